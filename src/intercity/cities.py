@@ -1,0 +1,83 @@
+"""The universe of Chinese prefecture-level cities, from the adcode list shipped by ``cpca``.
+
+City ids are 6-digit adcodes as strings ("110000" Beijing, "440100" Guangzhou). Coordinates are
+the city government's seat (degrees). Regions follow the NBS four-region division.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from pypinyin import lazy_pinyin
+
+#: Province code (first two adcode digits) -> NBS region.
+REGIONS: dict[str, str] = {
+    **{p: "east" for p in ("11", "12", "13", "31", "32", "33", "35", "37", "44", "46")},
+    **{p: "central" for p in ("14", "34", "36", "41", "42", "43")},
+    **{p: "west" for p in ("15", "45", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65")},
+    **{p: "northeast" for p in ("21", "22", "23")},
+}
+#: Province-level municipalities, which count as cities in the study.
+MUNICIPALITIES: tuple[str, ...] = ("110000", "120000", "310000", "500000")
+
+#: Prefecture-level cities created or re-organised between 2012 and 2017; the study drops cities
+#: with administrative changes in its window. adcode -> what changed.
+ADMIN_CHANGES_2012_2017: dict[str, str] = {
+    "460300": "Sansha established 2012",
+    "630200": "Haidong became a prefecture-level city 2013",
+    "540200": "Shigatse became a prefecture-level city 2014",
+    "540300": "Chamdo became a prefecture-level city 2014",
+    "540400": "Nyingchi became a prefecture-level city 2015",
+    "650400": "Turpan became a prefecture-level city 2015",
+    "460400": "Danzhou became a prefecture-level city 2015",
+    "540500": "Shannan became a prefecture-level city 2016",
+    "650500": "Hami became a prefecture-level city 2016",
+}
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def _pinyin(name_zh: str) -> str:
+    base = name_zh[:-1] if name_zh.endswith("市") and len(name_zh) > 2 else name_zh
+    return "".join(lazy_pinyin(base)).capitalize()
+
+
+def city_universe() -> pd.DataFrame:
+    """All prefecture-level cities (name ending in 市) and the four municipalities.
+
+    Columns: city_id, name_zh, name_en, province, region, lon, lat; sorted by city_id.
+    Taiwan, Hong Kong and Macao are not part of the study's universe.
+    """
+    path = resources.files("cpca").joinpath("resources/adcodes.csv")
+    with path.open("r", encoding="utf-8") as fh:
+        raw = pd.read_csv(fh, dtype={"adcode": str})
+    raw["code6"] = raw["adcode"].str[:6]
+    prov_rows = raw[raw["adcode"].str[2:] == "0000000000"]
+    provinces = pd.Series(prov_rows["name"].to_numpy(), index=prov_rows["adcode"].str[:2].to_numpy())
+    pref = raw[(raw["adcode"].str[4:] == "00000000") & (raw["adcode"].str[2:4] != "00")
+               & raw["name"].str.endswith("市")]
+    muni = raw[raw["code6"].isin(MUNICIPALITIES)]
+    out = pd.concat([pref, muni], ignore_index=True)
+    out = out[out["adcode"].str[:2].isin(REGIONS)]
+    out = out.assign(
+        city_id=out["code6"],
+        name_zh=out["name"],
+        name_en=out["name"].map(_pinyin),
+        province=out["adcode"].str[:2].map(provinces),
+        region=out["adcode"].str[:2].map(REGIONS),
+        lon=out["longitude"].astype(float),
+        lat=out["latitude"].astype(float),
+    )
+    cols = ["city_id", "name_zh", "name_en", "province", "region", "lon", "lat"]
+    return out[cols].drop_duplicates("city_id").sort_values("city_id").reset_index(drop=True)
+
+
+def great_circle_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Matrix of great-circle (haversine) distances between points, km; degrees in."""
+    lo, la = np.radians(np.asarray(lon, float)), np.radians(np.asarray(lat, float))
+    dlat = la[:, None] - la[None, :]
+    dlon = lo[:, None] - lo[None, :]
+    h = np.sin(dlat / 2) ** 2 + np.cos(la)[:, None] * np.cos(la)[None, :] * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))

@@ -1,0 +1,331 @@
+"""The synthetic world: real cities, synthetic statistics, HSR, search index and MRIO.
+
+Everything here is SYNTHETIC except the city universe (names, provinces, coordinates from
+``cpca``). It is calibrated so that the full-scale pair panel's city statistics and connectivity
+match the study's published descriptive statistics (``data/reference/descriptive_stats.csv``),
+and its inter-city trade responds to distance and to both connectivities through the knobs of
+:class:`Knobs`, whose values are known, so that the econometrics has a truth to recover.
+
+Seeded and deterministic: the same (n_cities, seed, years) give identical data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from intercity import reference
+from intercity.bundle import CITY_YEAR_VARS, PROVENANCE
+from intercity.cities import ADMIN_CHANGES_2012_2017, MUNICIPALITIES, city_universe, great_circle_km
+from intercity.mrio import StructuredMRIO
+from intercity.sectors import SECTOR_CODES, SECTOR_GROUPS
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """Documented parameters of the synthetic world (the 'truth').
+
+    distance_decay_goods_km: trade share of goods sectors falls as exp(-d / decay).
+    distance_decay_services_km: the same for services (less tradable).
+    distance_decay_local_km: the same for construction and utilities (mostly local).
+    home_bias: multiplier of a city's own supply in its use of every product.
+    hsr_trade_effect: trade share from i to j multiplied by (1 + effect x HSR lines between i, j).
+    info_trade_elasticity: trade share from supplier i to buyer j multiplied by
+        (1 + search index from j to i) ** elasticity (buyers search the suppliers' city).
+    capacity_shock_sd: sd of the yearly log shocks to each city-sector's supply capacity.
+    hsr_info_effect: log search index rises by this per HSR line between the two cities.
+    target_hsr_mean: mean of connectivity_HSR over pair-periods that the rollout is grown to.
+    """
+
+    distance_decay_goods_km: float = 450.0
+    distance_decay_services_km: float = 150.0
+    distance_decay_local_km: float = 60.0
+    home_bias: float = 150.0
+    hsr_trade_effect: float = 0.25
+    info_trade_elasticity: float = 0.15
+    capacity_shock_sd: float = 0.8
+    hsr_info_effect: float = 0.10
+    target_hsr_mean: float = 0.023
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+#: Resident population of the municipalities, 10k persons, about 2015 (rounded public figures).
+_MUNICIPALITY_POP = {"110000": 2170.0, "120000": 1547.0, "310000": 2415.0, "500000": 3017.0}
+#: Sectors whose products are mostly local (construction, electricity, gas, water).
+LOCAL_SECTORS = ("25", "26", "27", "28")
+#: Growth per year of each city variable in the synthetic world (log-points, or points for shares).
+_GROWTH = {"gdp_per_capita": 0.07, "population": 0.005, "urbanization": 0.012, "fdi_gdp": -0.04,
+           "college_per_pop": 0.03, "trade_gdp": -0.04, "gov_exp_gdp": 0.02}
+#: variable -> (name in descriptive_stats.csv, loading on the development factor)
+CALIBRATED = {"gdp_per_capita": ("edl", 0.9), "urbanization": ("ul", 0.8), "fdi_gdp": ("fil", 0.5),
+              "college_per_pop": ("hcl", 0.6), "trade_gdp": ("ftl", 0.6),
+              "gov_exp_gdp": ("gel", -0.5)}
+
+
+def select_cities(universe: pd.DataFrame, n_cities: int, rng: np.random.Generator
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop cities with administrative changes, then keep ``n_cities`` of the rest.
+
+    Municipalities come first, then provincial capitals (adcode PP0100), then the others, each
+    group in a seeded random order. Returns (kept cities, ledger rows of every dropped city).
+    """
+    ledger = []
+    changed = universe["city_id"].isin(list(ADMIN_CHANGES_2012_2017))
+    for _, c in universe[changed].iterrows():
+        ledger.append(("universe", "city", c.city_id, c.name_zh,
+                       f"administrative change 2012-2017: {ADMIN_CHANGES_2012_2017[c.city_id]}"))
+    eligible = universe[~changed].reset_index(drop=True)
+    if n_cities > len(eligible):
+        raise ValueError(f"n_cities={n_cities} exceeds the {len(eligible)} eligible cities")
+    group = np.where(eligible["city_id"].isin(MUNICIPALITIES), 0,
+                     np.where(eligible["city_id"].str[2:] == "0100", 1, 2))
+    order = np.lexsort((rng.permutation(len(eligible)), group))
+    keep = np.zeros(len(eligible), bool)
+    keep[order[:n_cities]] = True
+    for _, c in eligible[~keep].iterrows():
+        ledger.append(("sample", "city", c.city_id, c.name_zh,
+                       f"not sampled: synthetic universe cut to {n_cities} cities (the study's 273 "
+                       "at full scale; its own exclusion list is not published)"))
+    kept = eligible[keep].sort_values("city_id").reset_index(drop=True)
+    return kept, pd.DataFrame(ledger, columns=["stage", "kind", "key", "name", "reason"])
+
+
+def _period_average(values: np.ndarray, years: list[int], periods: list[tuple[int, int]]) -> np.ndarray:
+    """values (n, n_years) -> (n, n_periods): mean over the years of each period, ends included."""
+    cols = [[years.index(y) for y in range(a, b + 1)] for a, b in periods]
+    return np.stack([values[:, c].mean(axis=1) for c in cols], axis=1)
+
+
+def _calibrate(raw: np.ndarray, target: pd.Series, years: list[int],
+               periods: list[tuple[int, int]]) -> np.ndarray:
+    """Map positive yearly values to ``min + c x raw ** p``, clipped to the target's [min, max].
+
+    ``c`` and ``p`` are solved by fixed-point steps so that the period averages have the target
+    mean and sd (``raw`` is drawn with a shifted lognormal's dispersion, so ``p`` stays near 1).
+    """
+    lo, hi = target["min"], target["max"]
+    c, p = 1.0, 1.0
+    for _ in range(60):
+        out = np.clip(lo + c * raw ** p, lo, hi)
+        pa = _period_average(out, years, periods)
+        c *= (target["mean"] - lo) / (pa.mean() - lo)
+        p *= (target["std"] / pa.std()) ** 0.5
+    return np.clip(lo + c * raw ** p, lo, hi)
+
+
+def city_statistics(cities: pd.DataFrame, years: list[int], periods: list[tuple[int, int]],
+                    rng: np.random.Generator) -> pd.DataFrame:
+    """Synthetic city-year panel of every control and mechanism variable (long: city_id, year).
+
+    Units: gdp_per_capita 10k yuan; population and employment 10k persons; shares as fractions;
+    fixed_assets and liquid_assets 10k yuan; patents granted (count).
+    """
+    targets = reference.descriptive_stats().set_index("variable")
+    n, t = len(cities), np.arange(len(years)) - (len(years) - 1) / 2
+    is_capital = cities["city_id"].str[2:].eq("0100").to_numpy() | cities["city_id"].isin(MUNICIPALITIES).to_numpy()
+    east = cities["region"].eq("east").to_numpy()
+    z = rng.standard_normal(n) + 0.9 * is_capital + 0.5 * east  # development factor
+    z = (z - z.mean()) / z.std()
+    out: dict[str, np.ndarray] = {}
+    pop0 = np.exp(np.log(450.0) + 0.55 * rng.standard_normal(n) + 0.8 * is_capital)
+    for cid, size in _MUNICIPALITY_POP.items():  # resident population, 10k persons, about 2015
+        pop0[cities["city_id"].to_numpy() == cid] = size
+    growth_pop = _GROWTH["population"] + 0.005 * rng.standard_normal(n) + 0.004 * z
+    out["population"] = pop0[:, None] * np.exp(growth_pop[:, None] * t[None, :])
+    for var, (stat, loading) in CALIBRATED.items():
+        tgt = targets.loc[stat]
+        cv = tgt["std"] / (tgt["mean"] - tgt["min"])  # shifted lognormal: cv^2 = exp(sigma^2) - 1
+        u = loading * z + np.sqrt(1 - loading ** 2) * rng.standard_normal(n)
+        level = np.exp(np.sqrt(np.log1p(cv ** 2)) * u)
+        g = _GROWTH[var] + 0.015 * rng.standard_normal(n)
+        raw = level[:, None] * np.exp(g[:, None] * t[None, :]) * np.exp(0.02 * rng.standard_normal((n, len(years))))
+        out[var] = _calibrate(raw, tgt, years, periods)
+    gdp = out["gdp_per_capita"] * out["population"] * 1e4  # 10k yuan
+    emp_rate = np.clip(0.12 + 0.05 * z + 0.02 * rng.standard_normal(n), 0.03, 0.5)
+    out["employment"] = out["population"] * emp_rate[:, None] * np.exp(0.01 * t[None, :] + 0.02 * rng.standard_normal((n, len(years))))
+    fa_ratio = np.exp(np.log(0.8) + 0.25 * rng.standard_normal(n) - 0.1 * z)
+    out["fixed_assets"] = gdp * fa_ratio[:, None] * np.exp(0.03 * t[None, :] + 0.05 * rng.standard_normal((n, len(years))))
+    la_ratio = np.exp(np.log(0.5) + 0.3 * rng.standard_normal(n) + 0.15 * z)
+    out["liquid_assets"] = gdp * la_ratio[:, None] * np.exp(0.02 * t[None, :] + 0.05 * rng.standard_normal((n, len(years))))
+    pat = np.exp(np.log(2.0) + 1.2 * z + 0.4 * rng.standard_normal(n))
+    out["patents"] = np.round(pat[:, None] * out["population"] * np.exp(0.12 * t[None, :]))
+    frame = pd.DataFrame({
+        "city_id": np.repeat(cities["city_id"].to_numpy(), len(years)),
+        "year": np.tile(np.asarray(years, dtype="int64"), n),
+        **{v: out[v].reshape(-1) for v in CITY_YEAR_VARS},
+    })
+    for v in CITY_YEAR_VARS:
+        frame[f"prov_{v}"] = pd.Categorical(["synthetic"] * len(frame), categories=PROVENANCE)
+    return frame
+
+
+
+def hsr_rollout(cities: pd.DataFrame, dist: np.ndarray, years: list[int],
+                periods: list[tuple[int, int]], knobs: Knobs, rng: np.random.Generator,
+                max_lines: int = 600) -> tuple[pd.DataFrame, np.ndarray]:
+    """Grow synthetic HSR lines until mean connectivity_HSR over pair-periods reaches the target.
+
+    A line joins two cities 250-1500 km apart (larger cities more likely) and stops at every
+    city within 50 km of the straight segment between them; it opens in a year 2008-2017.
+    Returns (lines table, lines[i, j, year index] = number of open lines serving both i and j).
+    """
+    n = len(cities)
+    lon, lat = cities["lon"].to_numpy(), cities["lat"].to_numpy()
+    xy = np.stack([lon * np.cos(np.radians(lat.mean())) * 111.3, lat * 110.6], axis=1)  # km, local projection
+    weight = np.where(cities["city_id"].str[2:].eq("0100") | cities["city_id"].isin(MUNICIPALITIES), 4.0, 1.0)
+    counts = np.zeros((n, n, len(years)), dtype=np.int16)
+    offdiag = ~np.eye(n, dtype=bool)
+    pcols = [[years.index(y) for y in range(a, b + 1)] for a, b in periods]
+    rows = []
+    open_years = np.arange(2008, 2018)
+    p_open = np.linspace(1.0, 2.0, len(open_years))
+    p_open /= p_open.sum()
+    while len(rows) < max_lines:
+        mean_hsr = np.mean([counts[:, :, c].mean(axis=2)[offdiag].mean() for c in pcols])
+        if mean_hsr >= knobs.target_hsr_mean:
+            break
+        a = rng.choice(n, p=weight / weight.sum())
+        cand = np.flatnonzero((dist[a] > 250) & (dist[a] < 1500))
+        if cand.size == 0:
+            continue
+        b = rng.choice(cand, p=weight[cand] / weight[cand].sum())
+        seg = xy[b] - xy[a]
+        proj = ((xy - xy[a]) @ seg) / (seg @ seg)
+        perp = np.linalg.norm(xy - xy[a] - proj[:, None] * seg[None, :], axis=1)
+        on_line = (proj >= -1e-9) & (proj <= 1 + 1e-9) & (perp <= 50.0)
+        on_line[[a, b]] = True
+        stops = np.flatnonzero(on_line)
+        stops = stops[np.argsort(proj[stops])]
+        year = int(rng.choice(open_years, p=p_open))
+        yi = [k for k, y in enumerate(years) if y >= year]
+        idx = np.ix_(stops, stops, yi)
+        counts[idx] += 1
+        rows.append((f"L{len(rows) + 1:03d}", year, "-".join(cities["city_id"].to_numpy()[stops]),
+                     len(stops)))
+    counts[np.arange(n), np.arange(n), :] = 0
+    lines = pd.DataFrame(rows, columns=["line_id", "open_year", "stops", "n_stops"])
+    return lines, counts
+
+
+def search_index(cities: pd.DataFrame, dist: np.ndarray, pop: np.ndarray, gdp_pc: np.ndarray,
+                 hsr: np.ndarray, years: list[int], periods: list[tuple[int, int]], knobs: Knobs,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Synthetic directed daily-average search index, idx[i, j, year]: users in i searching j.
+
+    Gravity in logs (destination size, origin size and income, distance, same province, HSR),
+    calibrated so that connectivity_I = ln(1 + period average) has the published mean and sd.
+    """
+    n = len(cities)
+    prov = cities["province"].to_numpy()
+    same_prov = (prov[:, None] == prov[None, :]).astype(float)
+    d = np.maximum(dist, 10.0)
+    t = np.arange(len(years)) - (len(years) - 1) / 2
+    noise_pair = 0.6 * rng.standard_normal((n, n))
+    score = (0.5 * np.log(pop)[:, None, :] + 0.9 * np.log(pop)[None, :, :] + 0.6 * np.log(gdp_pc)[:, None, :]
+             - 1.1 * np.log(d / 100.0)[:, :, None] + 0.8 * same_prov[:, :, None]
+             + knobs.hsr_info_effect * hsr + noise_pair[:, :, None] + 0.04 * t[None, None, :]
+             + 0.05 * rng.standard_normal((n, n, len(years))))
+    target = reference.descriptive_stats().set_index("variable").loc["connectivity_I"]
+    offdiag = ~np.eye(n, dtype=bool)
+    pcols = [[years.index(y) for y in range(a, b + 1)] for a, b in periods]
+    lo, hi = 0.0, 1.0
+    mu, sd = score[offdiag].mean(), score[offdiag].std()
+    z = (score - mu) / sd
+    for _ in range(3):  # two-step moment matching of ln(1 + period mean) on (location, scale)
+        idx = np.expm1(np.clip(target["mean"] + lo + (target["std"] * hi) * z, 0.0, None))
+        ci = np.stack([np.log1p(idx[:, :, c].mean(axis=2))[offdiag] for c in pcols])
+        lo += target["mean"] - ci.mean()
+        hi *= target["std"] / ci.std()
+    idx = np.expm1(np.clip(target["mean"] + lo + (target["std"] * hi) * z, 0.0, np.log1p(np.expm1(target["max"]))))
+    idx[np.arange(n), np.arange(n), :] = 0.0
+    return idx
+
+
+def _sector_structure(cities: pd.DataFrame, z: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(output weights w[i, s], final-demand composition fd[s], national coefficients a[s, r])."""
+    S, n = len(SECTOR_CODES), len(cities)
+    services = np.array([int(c) >= 29 for c in SECTOR_CODES])
+    base = rng.dirichlet(np.full(S, 2.0))
+    tilt = np.zeros(S)
+    tilt[SECTOR_CODES.index("01")] = -0.8
+    tilt[services] = 0.4
+    tilt[SECTOR_CODES.index(SECTOR_GROUPS["tech"][0])] = 1.0
+    w = base[None, :] * np.exp(tilt[None, :] * z[:, None] + 0.5 * rng.standard_normal((n, S)))
+    w /= w.sum(axis=1, keepdims=True)
+    fd = rng.dirichlet(np.where(services, 3.0, 1.0))
+    ratio = np.where(services, rng.uniform(0.35, 0.55, S), rng.uniform(0.6, 0.8, S))
+    mix = rng.dirichlet(np.full(S, 0.3), size=S).T  # columns: input mix of each sector
+    mix = 0.7 * mix + 0.3 * np.eye(S)
+    a = mix / mix.sum(axis=0, keepdims=True) * ratio[None, :]
+    return w, fd, a
+
+
+def mrio_tables(cities: pd.DataFrame, city_year: pd.DataFrame, dist: np.ndarray, hsr: np.ndarray,
+                idx: np.ndarray, years: list[int], mrio_years: tuple[int, ...], knobs: Knobs,
+                rng: np.random.Generator) -> dict[int, StructuredMRIO]:
+    """Chenery-Moses MRIO per MRIO year: national coefficients x gravity trade shares.
+
+    t[s, i, j] is proportional to capacity[i, s] x exp(-d_ij / decay_s) x home bias (i == j)
+    x (1 + hsr_trade_effect x HSR lines_ij) x (1 + index_ji) ** info_trade_elasticity.
+    Final demand of city j for product s: 0.55 x GDP_j x fd[s] x noise (domestic, no imports).
+    """
+    S, n = len(SECTOR_CODES), len(cities)
+    gdp_pc = city_year.pivot(index="city_id", columns="year", values="gdp_per_capita").loc[cities["city_id"]]
+    pop = city_year.pivot(index="city_id", columns="year", values="population").loc[cities["city_id"]]
+    gdp = (gdp_pc * pop * 1e4).to_numpy()  # 10k yuan
+    z = np.log(gdp_pc.to_numpy().mean(axis=1))
+    z = (z - z.mean()) / z.std()
+    w, fd, a_base = _sector_structure(cities, z, rng)
+    decay = np.array([knobs.distance_decay_local_km if c in LOCAL_SECTORS
+                      else knobs.distance_decay_services_km if int(c) >= 29
+                      else knobs.distance_decay_goods_km for c in SECTOR_CODES])
+    friction = np.exp(-dist[None, :, :] / decay[:, None, None])  # (S, n, n)
+    friction[:, np.arange(n), np.arange(n)] *= knobs.home_bias
+    out = {}
+    for year in mrio_years:
+        k = years.index(year)
+        a = a_base * np.exp(0.03 * rng.standard_normal((S, S)))
+        a = np.minimum(a, a_base.sum(axis=0, keepdims=True) * 0.9)
+        cap = w * gdp[:, k][:, None] * np.exp(knobs.capacity_shock_sd * rng.standard_normal((n, S)))
+        conn = (1 + knobs.hsr_trade_effect * hsr[:, :, k]) * (1 + idx[:, :, k].T) ** knobs.info_trade_elasticity
+        np.fill_diagonal(conn, 1.0)
+        shares = cap.T[:, :, None] * friction * conn[None, :, :]
+        shares /= shares.sum(axis=1, keepdims=True)
+        f = 0.55 * gdp[:, k][:, None] * fd[None, :] * np.exp(0.1 * rng.standard_normal((n, S)))
+        out[year] = StructuredMRIO(cities=tuple(cities["city_id"]), sectors=SECTOR_CODES,
+                                   a_nat=a, shares=shares, final_demand=f)
+    return out
+
+
+def generate(n_cities: int, seed: int, years: list[int], periods: list[tuple[int, int]],
+             mrio_years: tuple[int, ...], knobs: Knobs | None = None) -> dict[str, Any]:
+    """Build every table of the synthetic StudyData bundle (see :mod:`intercity.bundle`)."""
+    knobs = knobs or Knobs()
+    rng = np.random.default_rng(seed)
+    cities, ledger = select_cities(city_universe(), n_cities, rng)
+    dist = great_circle_km(cities["lon"], cities["lat"])
+    city_year = city_statistics(cities, years, periods, rng)
+    lines, hsr = hsr_rollout(cities, dist, years, periods, knobs, rng)
+    pop = city_year.pivot(index="city_id", columns="year", values="population").loc[cities["city_id"]].to_numpy()
+    gpc = city_year.pivot(index="city_id", columns="year", values="gdp_per_capita").loc[cities["city_id"]].to_numpy()
+    idx = search_index(cities, dist, pop, gpc, hsr, years, periods, knobs, rng)
+    n = len(cities)
+    oi, dj = np.nonzero(~np.eye(n, dtype=bool))
+    ids = cities["city_id"].to_numpy()
+    pair_year = pd.DataFrame({
+        "origin": np.tile(ids[oi], len(years)),
+        "dest": np.tile(ids[dj], len(years)),
+        "year": np.repeat(np.asarray(years, dtype="int64"), len(oi)),
+        "hsr_lines": np.concatenate([hsr[oi, dj, k] for k in range(len(years))]).astype("int64"),
+        "baidu_index": np.concatenate([idx[oi, dj, k] for k in range(len(years))]),
+    })
+    pair_year["prov_hsr_lines"] = pd.Categorical(["synthetic"] * len(pair_year), categories=PROVENANCE)
+    pair_year["prov_baidu_index"] = pd.Categorical(["synthetic"] * len(pair_year), categories=PROVENANCE)
+    mrio = mrio_tables(cities, city_year, dist, hsr, idx, years, mrio_years, knobs, rng)
+    return {"cities": cities, "city_year": city_year, "pair_year": pair_year, "mrio": mrio,
+            "ledger": ledger, "hsr_lines": lines, "knobs": knobs.to_dict()}
