@@ -32,9 +32,10 @@ class Knobs:
     distance_decay_services_km: the same for services (less tradable).
     distance_decay_local_km: the same for construction and utilities (mostly local).
     home_bias: multiplier of a city's own supply in its use of every product.
-    hsr_trade_effect: trade share from i to j multiplied by (1 + effect x HSR lines between i, j).
-    info_trade_elasticity: trade share from supplier i to buyer j multiplied by
-        (1 + search index from j to i) ** elasticity (buyers search the suppliers' city).
+    hsr_trade_effect: trade share from i to j multiplied by exp(effect x HSR line-years between
+        i and j accumulated since the first data year): connectivity keeps moving industry.
+    info_trade_effect: trade share from supplier i to buyer j multiplied by exp(effect x the
+        accumulated ln(1 + search index from j to i)) (buyers search the suppliers' city).
     capacity_shock_sd: sd of the yearly log shocks to each city-sector's supply capacity.
     hsr_info_effect: log search index rises by this per HSR line between the two cities.
     target_hsr_mean: mean of connectivity_HSR over pair-periods that the rollout is grown to.
@@ -44,8 +45,8 @@ class Knobs:
     distance_decay_services_km: float = 150.0
     distance_decay_local_km: float = 60.0
     home_bias: float = 150.0
-    hsr_trade_effect: float = 0.25
-    info_trade_elasticity: float = 0.15
+    hsr_trade_effect: float = 0.05
+    info_trade_effect: float = 0.02
     capacity_shock_sd: float = 0.8
     hsr_info_effect: float = 0.10
     target_hsr_mean: float = 0.023
@@ -228,7 +229,8 @@ def search_index(cities: pd.DataFrame, dist: np.ndarray, pop: np.ndarray, gdp_pc
     noise_pair = 0.6 * rng.standard_normal((n, n))
     score = (0.5 * np.log(pop)[:, None, :] + 0.9 * np.log(pop)[None, :, :] + 0.6 * np.log(gdp_pc)[:, None, :]
              - 1.1 * np.log(d / 100.0)[:, :, None] + 0.8 * same_prov[:, :, None]
-             + knobs.hsr_info_effect * hsr + noise_pair[:, :, None] + 0.04 * t[None, None, :]
+             + knobs.hsr_info_effect * hsr + noise_pair[:, :, None]
+             + (0.04 + 0.06 * rng.standard_normal((n, n)))[:, :, None] * t[None, None, :]
              + 0.05 * rng.standard_normal((n, n, len(years))))
     target = reference.descriptive_stats().set_index("variable").loc["connectivity_I"]
     offdiag = ~np.eye(n, dtype=bool)
@@ -271,7 +273,8 @@ def mrio_tables(cities: pd.DataFrame, city_year: pd.DataFrame, dist: np.ndarray,
     """Chenery-Moses MRIO per MRIO year: national coefficients x gravity trade shares.
 
     t[s, i, j] is proportional to capacity[i, s] x exp(-d_ij / decay_s) x home bias (i == j)
-    x (1 + hsr_trade_effect x HSR lines_ij) x (1 + index_ji) ** info_trade_elasticity.
+    x exp(hsr_trade_effect x sum_{years <= t} HSR lines_ij
+          + info_trade_effect x sum_{years <= t} ln(1 + index_ji)).
     Final demand of city j for product s: 0.55 x GDP_j x fd[s] x noise (domestic, no imports).
     """
     S, n = len(SECTOR_CODES), len(cities)
@@ -292,7 +295,8 @@ def mrio_tables(cities: pd.DataFrame, city_year: pd.DataFrame, dist: np.ndarray,
         a = a_base * np.exp(0.03 * rng.standard_normal((S, S)))
         a = np.minimum(a, a_base.sum(axis=0, keepdims=True) * 0.9)
         cap = w * gdp[:, k][:, None] * np.exp(knobs.capacity_shock_sd * rng.standard_normal((n, S)))
-        conn = (1 + knobs.hsr_trade_effect * hsr[:, :, k]) * (1 + idx[:, :, k].T) ** knobs.info_trade_elasticity
+        conn = np.exp(knobs.hsr_trade_effect * hsr[:, :, : k + 1].sum(axis=2)
+                      + knobs.info_trade_effect * np.log1p(idx[:, :, : k + 1]).sum(axis=2).T)
         np.fill_diagonal(conn, 1.0)
         shares = cap.T[:, :, None] * friction * conn[None, :, :]
         shares /= shares.sum(axis=1, keepdims=True)

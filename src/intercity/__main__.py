@@ -1,0 +1,3 @@
+from intercity.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Command line: ``python -m intercity build --params FILE [--only NOTEBOOK] [--out DIR]``
+and ``python -m intercity data prepare --params FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from intercity import params as params_mod
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="intercity", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="execute the section notebooks into book/ with papermill")
+    b.add_argument("--params", required=True, help="parameter file, e.g. params/default.yaml")
+    b.add_argument("--only", help="run one notebook (file name or stem, e.g. 03_baseline)")
+    b.add_argument("--out", help="folder for the executed notebooks (default: book/)")
+    d = sub.add_parser("data", help="data steps")
+    dsub = d.add_subparsers(dest="action", required=True)
+    prep = dsub.add_parser("prepare", help="build (or reuse) the cached bundle and transfers")
+    prep.add_argument("--params", required=True)
+    args = ap.parse_args(argv)
+    if args.command == "build":
+        from intercity.runner import main_build
+
+        return main_build(args.params, args.only, args.out)
+    if args.command == "data" and args.action == "prepare":
+        from intercity import pipeline
+
+        try:
+            p = params_mod.load(args.params)
+        except params_mod.ParamsError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        s = pipeline.study(p)
+        print(f"{s.source}: {len(s.data.cities)} cities, {len(s.panel):,} panel rows; "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items()))
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
