@@ -1,0 +1,187 @@
+"""Inter-city industrial transfer measured from changes in induced output.
+
+Conventions
+-----------
+* ``X_t[i, s, j]``: output of city i, sector s induced by the final demand of
+  city j in year t (10k yuan), from :func:`intercity.mrio.induced_output`.
+* ``dX[i, s, j] = X_t1[i, s, j] - X_t0[i, s, j]`` is the transfer FROM city j
+  TO city i (j's demand is increasingly served by i's production).
+* For the ordered pair (origin i, destination j) the transfer from i to j is
+  ``T_ij = sum_(s in group) dX[j, s, i]`` (all sectors for the total).
+* ``IT_ij = sign(T_ij) * ln(1 + |T_ij|)`` with T in 10k yuan (signed log);
+  ``IT_direction = 1 if T_ij > 0 else 0``.
+
+Tables are long, one row per ordered pair ``origin != dest``, rows ordered by
+origin then destination in the order of ``cities``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from intercity.sectors import SECTOR_GROUPS
+
+__all__ = [
+    "signed_log",
+    "direction",
+    "pair_transfer",
+    "period_transfer",
+    "received_transfer",
+    "period_label",
+]
+
+
+def signed_log(x):
+    """``sign(x) * ln(1 + |x|)`` elementwise; arrays, scalars and Series (index kept).
+
+    Odd, monotone, 0 -> 0, NaN -> NaN. ``x`` in 10k yuan.
+    """
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def direction(x):
+    """1 where ``x > 0`` else 0 (int8); arrays, scalars and Series (index kept).
+
+    Raises ``ValueError`` on NaN, which has no direction.
+    """
+    arr = np.asarray(x, dtype=np.float64)
+    if np.isnan(arr).any():
+        raise ValueError("direction() of NaN is undefined")
+    if isinstance(x, pd.Series):
+        return (x > 0).astype("int8")
+    out = (arr > 0).astype(np.int8)
+    return out if out.ndim else out.item()
+
+
+def period_label(t0: int, t1: int) -> str:
+    """``"2012-2015"``."""
+    return f"{t0}-{t1}"
+
+
+def _group_indices(groups: Mapping[str, Sequence[str]], sectors: tuple[str, ...]) -> dict[str, np.ndarray]:
+    pos = {c: k for k, c in enumerate(sectors)}
+    out = {}
+    for name, codes in groups.items():
+        missing = [c for c in codes if c not in pos]
+        if missing:
+            raise ValueError(f"group {name!r}: sector codes {missing} not in sectors")
+        out[name] = np.array([pos[c] for c in codes], dtype=np.intp)
+    return out
+
+
+def _check_induced(x: np.ndarray, n: int, S: int, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape != (n, S, n):
+        raise ValueError(f"{name} has shape {x.shape}, expected {(n, S, n)} (cities, sectors, cities)")
+    return x
+
+
+def pair_transfer(
+    x0: np.ndarray,
+    x1: np.ndarray,
+    cities: Sequence[str],
+    sectors: Sequence[str],
+    groups: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """Transfer between every ordered pair of distinct cities from ``x0`` (year t0) to ``x1`` (t1).
+
+    ``x0``, ``x1``: induced output (n, S, n), 10k yuan. Returns columns
+    ``origin``, ``dest``, ``transfer`` (all sectors) and ``transfer_<group>``
+    for each group (default :data:`intercity.sectors.SECTOR_GROUPS`), with
+    ``transfer = T_(origin, dest) = sum_s dX[dest, s, origin]`` in 10k yuan;
+    ``n (n - 1)`` rows, origin-major in the order of ``cities``.
+    """
+    cities = tuple(str(c) for c in cities)
+    sectors = tuple(str(s) for s in sectors)
+    n, S = len(cities), len(sectors)
+    if len(set(cities)) != n:
+        raise ValueError("duplicate city ids")
+    gidx = _group_indices(SECTOR_GROUPS if groups is None else groups, sectors)
+    dX = _check_induced(x1, n, S, "x1") - _check_induced(x0, n, S, "x0")
+
+    origin, dest = np.nonzero(~np.eye(n, dtype=bool))  # row-major: origin-major order
+    city_arr = np.array(cities, dtype=object)
+    cols: dict[str, object] = {
+        "origin": pd.array(city_arr[origin], dtype="str"),
+        "dest": pd.array(city_arr[dest], dtype="str"),
+    }
+    # T[i, j] = sum_s dX[j, s, i]  ->  (dest, origin) summed over sectors, transposed
+    cols["transfer"] = dX.sum(axis=1).T[origin, dest]
+    for name, idx in gidx.items():
+        cols[f"transfer_{name}"] = dX[:, idx, :].sum(axis=1).T[origin, dest]
+    return pd.DataFrame(cols)
+
+
+def period_transfer(
+    induced: Mapping[int, np.ndarray],
+    periods: Sequence[tuple[int, int]],
+    cities: Sequence[str],
+    sectors: Sequence[str],
+    groups: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """Pair transfers for each period, stacked, with the study's IT variables.
+
+    ``induced[year]``: induced output (n, S, n) of that year, 10k yuan.
+    Columns: ``period`` ("2012-2015"), ``origin``, ``dest``, ``transfer``,
+    ``transfer_<group>``..., ``IT`` (= signed_log(transfer)), ``IT_direction``
+    (= direction(transfer)), ``IT_<group>`` (= signed_log(transfer_<group>)).
+    Rows: periods in the given order, then origin, dest as in
+    :func:`pair_transfer`.
+    """
+    gnames = list((SECTOR_GROUPS if groups is None else groups).keys())
+    frames = []
+    for t0, t1 in periods:
+        for year in (t0, t1):
+            if year not in induced:
+                raise KeyError(f"no induced output for year {year} (have {sorted(induced)})")
+        df = pair_transfer(induced[t0], induced[t1], cities, sectors, groups)
+        df.insert(0, "period", period_label(t0, t1))
+        frames.append(df)
+    if not frames:
+        raise ValueError("no periods given")
+    out = pd.concat(frames, ignore_index=True)
+    out["IT"] = signed_log(out["transfer"].to_numpy())
+    out["IT_direction"] = direction(out["transfer"].to_numpy())
+    for g in gnames:
+        out[f"IT_{g}"] = signed_log(out[f"transfer_{g}"].to_numpy())
+    return out
+
+
+def received_transfer(
+    pairs: pd.DataFrame, cities: Sequence[str] | None = None, value: str = "transfer"
+) -> pd.DataFrame:
+    """Per-city totals of a pair table (:func:`pair_transfer` or :func:`period_transfer`).
+
+    ``inflow`` of city c = sum over origins of ``T_(origin, c)`` (transfer into c),
+    ``outflow`` = sum over destinations of ``T_(c, dest)``, ``net = inflow - outflow``,
+    all signed, 10k yuan, from column ``value``. Columns: ``city``, ``period``
+    (if ``pairs`` has one), ``inflow``, ``outflow``, ``net``; rows by period
+    (order of appearance) then city (order of ``cities``, default order of
+    appearance among origins then destinations).
+    """
+    if cities is None:
+        cities = pd.unique(pd.concat([pairs["origin"], pairs["dest"]], ignore_index=True))
+    cities = [str(c) for c in cities]
+    has_period = "period" in pairs.columns
+    periods = list(pd.unique(pairs["period"])) if has_period else [None]
+    frames = []
+    for p in periods:
+        sub = pairs[pairs["period"] == p] if has_period else pairs
+        inflow = sub.groupby("dest", sort=False)[value].sum().reindex(cities, fill_value=0.0)
+        outflow = sub.groupby("origin", sort=False)[value].sum().reindex(cities, fill_value=0.0)
+        df = pd.DataFrame(
+            {
+                "city": pd.array(cities, dtype="str"),
+                "inflow": inflow.to_numpy(dtype=np.float64),
+                "outflow": outflow.to_numpy(dtype=np.float64),
+            }
+        )
+        if has_period:
+            df.insert(1, "period", p)
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    out["net"] = out["inflow"] - out["outflow"]
+    return out

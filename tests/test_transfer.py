@@ -1,0 +1,225 @@
+"""Tests for intercity.transfer: sign conventions, IT variables, per-city totals."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intercity.mrio import StructuredMRIO, induced_output
+from intercity.sectors import SECTOR_CODES, SECTOR_GROUPS
+from intercity.transfer import direction, pair_transfer, period_transfer, received_transfer, signed_log
+
+CITIES = ("110000", "120000", "130000")
+SECTORS = ("01", "02")
+GROUPS = {"g1": ("01",), "g2": ("02",)}
+
+
+def hand_change() -> tuple[np.ndarray, np.ndarray]:
+    """x0 = 0; x1 has two changes:
+
+    * X[120000, 01, 110000] += 5: city 110000's demand is now served by 120000's
+      sector-01 output -> transfer FROM 110000 TO 120000 of +5 (group g1).
+    * X[110000, 02, 130000] -= 3: city 130000's demand is less served by
+      110000's sector-02 output -> transfer FROM 130000 TO 110000 of -3 (group g2).
+    """
+    x0 = np.zeros((3, 2, 3))
+    x1 = x0.copy()
+    x1[1, 0, 0] = 5.0
+    x1[0, 1, 2] = -3.0
+    return x0, x1
+
+
+def test_hand_sign_convention():
+    x0, x1 = hand_change()
+    df = pair_transfer(x0, x1, CITIES, SECTORS, GROUPS)
+    assert list(df.columns) == ["origin", "dest", "transfer", "transfer_g1", "transfer_g2"]
+    assert len(df) == 3 * 2
+    # origin-major order in the order of CITIES
+    assert list(zip(df.origin, df.dest)) == [
+        ("110000", "120000"),
+        ("110000", "130000"),
+        ("120000", "110000"),
+        ("120000", "130000"),
+        ("130000", "110000"),
+        ("130000", "120000"),
+    ]
+    t = df.set_index(["origin", "dest"])
+    assert t.loc[("110000", "120000"), "transfer"] == 5.0
+    assert t.loc[("110000", "120000"), "transfer_g1"] == 5.0
+    assert t.loc[("110000", "120000"), "transfer_g2"] == 0.0
+    assert t.loc[("120000", "110000"), "transfer"] == 0.0  # direction matters
+    assert t.loc[("130000", "110000"), "transfer"] == -3.0
+    assert t.loc[("130000", "110000"), "transfer_g2"] == -3.0
+    assert t.loc[("130000", "110000"), "transfer_g1"] == 0.0
+    assert (t.drop([("110000", "120000"), ("130000", "110000")])["transfer"] == 0).all()
+
+
+def test_own_city_changes_are_not_transfers():
+    x0 = np.zeros((3, 2, 3))
+    x1 = x0.copy()
+    x1[1, :, 1] = 7.0  # city 120000 serving its own demand
+    df = pair_transfer(x0, x1, CITIES, SECTORS, GROUPS)
+    assert (df["transfer"] == 0).all()
+
+
+def test_group_sums_and_default_groups():
+    rng = np.random.default_rng(0)
+    n, S = 4, len(SECTOR_CODES)
+    x0, x1 = rng.normal(size=(n, S, n)), rng.normal(size=(n, S, n))
+    cities = [str(110000 + 100 * k) for k in range(n)]
+    df = pair_transfer(x0, x1, cities, SECTOR_CODES)  # default SECTOR_GROUPS
+    assert list(df.columns) == ["origin", "dest", "transfer"] + [f"transfer_{g}" for g in SECTOR_GROUPS]
+    dX = x1 - x0
+    k = list(SECTOR_CODES).index(SECTOR_GROUPS["tech"][0])
+    row = df.iloc[1]  # origin cities[0], dest cities[2]
+    assert (row.origin, row.dest) == (cities[0], cities[2])
+    assert row.transfer_tech == pytest.approx(dX[2, k, 0])
+    assert row.transfer == pytest.approx(dX[2, :, 0].sum())
+    # groups partitioning all sectors add up to the total
+    halves = {"a": SECTOR_CODES[:20], "b": SECTOR_CODES[20:]}
+    dh = pair_transfer(x0, x1, cities, SECTOR_CODES, halves)
+    np.testing.assert_allclose(dh.transfer_a + dh.transfer_b, dh.transfer, rtol=1e-12, atol=1e-12)
+
+
+def test_signed_log_values():
+    assert signed_log(0.0) == 0.0
+    assert signed_log(math.e - 1) == pytest.approx(1.0)
+    assert signed_log(-(math.e**2 - 1)) == pytest.approx(-2.0)
+    x = np.array([-1e6, -3.5, -1e-9, 0.0, 1e-9, 3.5, 1e6])
+    y = signed_log(x)
+    np.testing.assert_allclose(y, -signed_log(-x))  # odd
+    np.testing.assert_allclose(np.abs(y), np.log1p(np.abs(x)))
+    assert (np.diff(y) > 0).all()  # monotone
+    s = pd.Series([-9.0, 0.0, 9.0], index=["a", "b", "c"])
+    out = signed_log(s)
+    assert isinstance(out, pd.Series) and list(out.index) == ["a", "b", "c"]
+    np.testing.assert_allclose(out.to_numpy(), [-math.log(10), 0.0, math.log(10)])
+    assert np.isnan(signed_log(np.nan))
+
+
+def test_direction_values():
+    np.testing.assert_array_equal(direction(np.array([-2.0, 0.0, 1e-12, 3.0])), [0, 0, 1, 1])
+    assert direction(0.0) == 0 and direction(4.0) == 1
+    s = direction(pd.Series([1.0, -1.0], index=[7, 8]))
+    assert isinstance(s, pd.Series) and list(s) == [1, 0] and list(s.index) == [7, 8]
+    with pytest.raises(ValueError, match="NaN"):
+        direction(np.array([1.0, np.nan]))
+
+
+def test_period_transfer_columns_and_values():
+    x0, x1 = hand_change()
+    x2 = x1.copy()
+    x2[2, 0, 1] = 1.0  # 2015 -> 2017: from 120000 to 130000, +1
+    induced = {2012: x0, 2015: x1, 2017: x2}
+    df = period_transfer(induced, [(2012, 2015), (2015, 2017)], CITIES, SECTORS, GROUPS)
+    assert list(df.columns) == [
+        "period", "origin", "dest", "transfer", "transfer_g1", "transfer_g2",
+        "IT", "IT_direction", "IT_g1", "IT_g2",
+    ]  # fmt: skip
+    assert len(df) == 2 * 6
+    assert list(df.period.unique()) == ["2012-2015", "2015-2017"]
+    t = df.set_index(["period", "origin", "dest"])
+    r = t.loc[("2012-2015", "110000", "120000")]
+    assert r.IT == pytest.approx(math.log(6.0)) and r.IT_direction == 1 and r.IT_g1 == pytest.approx(math.log(6.0))
+    r = t.loc[("2012-2015", "130000", "110000")]
+    assert r.IT == pytest.approx(-math.log(4.0)) and r.IT_direction == 0 and r.IT_g2 == pytest.approx(-math.log(4.0))
+    r = t.loc[("2015-2017", "120000", "130000")]
+    assert r.transfer == 1.0 and r.IT_direction == 1
+    # the earlier changes are not repeated in the second period
+    assert t.loc[("2015-2017", "110000", "120000"), "transfer"] == 0.0
+    with pytest.raises(KeyError, match="2019"):
+        period_transfer(induced, [(2017, 2019)], CITIES, SECTORS, GROUPS)
+
+
+def test_received_transfer_hand():
+    x0, x1 = hand_change()
+    pairs = pair_transfer(x0, x1, CITIES, SECTORS, GROUPS)
+    rec = received_transfer(pairs, CITIES)
+    assert list(rec.columns) == ["city", "inflow", "outflow", "net"]
+    r = rec.set_index("city")
+    # 110000: sends +5 to 120000, receives -3 from 130000
+    assert (r.loc["110000", "inflow"], r.loc["110000", "outflow"], r.loc["110000", "net"]) == (-3.0, 5.0, -8.0)
+    assert (r.loc["120000", "inflow"], r.loc["120000", "outflow"]) == (5.0, 0.0)
+    assert (r.loc["130000", "inflow"], r.loc["130000", "outflow"]) == (0.0, -3.0)
+    # with periods, and on a group column
+    per = period_transfer({2012: x0, 2015: x1}, [(2012, 2015)], CITIES, SECTORS, GROUPS)
+    rp = received_transfer(per, CITIES, value="transfer_g2")
+    assert list(rp.columns) == ["city", "period", "inflow", "outflow", "net"]
+    assert list(rp.period) == ["2012-2015"] * 3
+    assert rp.set_index("city").loc["110000", "inflow"] == -3.0
+
+
+def test_bad_inputs():
+    x0, x1 = hand_change()
+    with pytest.raises(ValueError, match=r"sector codes \['25'\] not in sectors"):
+        pair_transfer(x0, x1, CITIES, SECTORS)  # default groups need 01, 25, 32
+    with pytest.raises(ValueError, match="x1 has shape"):
+        pair_transfer(x0, x1[:, :, :2], CITIES, SECTORS, GROUPS)
+    with pytest.raises(ValueError, match="duplicate"):
+        pair_transfer(x0, x1, ("1", "1", "2"), SECTORS, GROUPS)
+
+
+def test_large_n_is_vectorised_and_deterministic():
+    n, S = 310, 6
+    rng = np.random.default_rng(1)
+    x0, x1 = rng.random((n, S, n)), rng.random((n, S, n))
+    cities = [f"{100000 + k:06d}" for k in range(n)]
+    groups = {"labor": ("01",), "capital": ("03", "04")}
+    df = pair_transfer(x0, x1, cities, SECTOR_CODES[:S], groups)
+    assert len(df) == n * (n - 1)
+    pd.testing.assert_frame_equal(df, pair_transfer(x0, x1, cities, SECTOR_CODES[:S], groups))
+    i, j = 17, 203
+    row = df.iloc[i * (n - 1) + (j - 1)]  # j > i: one position skipped for the diagonal
+    assert (row.origin, row.dest) == (cities[i], cities[j])
+    assert row.transfer == pytest.approx((x1 - x0)[j, :, i].sum())
+    assert row.transfer_capital == pytest.approx((x1 - x0)[j, 2:4, i].sum())
+
+
+def _random_system(n: int, S: int, seed: int) -> StructuredMRIO:
+    rng = np.random.default_rng(seed)
+    a = rng.random((S, S))
+    a *= rng.uniform(0.2, 0.8, S) / a.sum(axis=0)
+    w = rng.random((S, n, n)) + np.eye(n)
+    return StructuredMRIO(
+        [str(110000 + k) for k in range(n)], SECTOR_CODES[:S], a, w / w.sum(axis=1, keepdims=True), rng.lognormal(2, 1, (n, S))
+    )
+
+
+def test_end_to_end_accounting_identity():
+    """Pair transfers + own-city changes = change in total induced output."""
+    m0, m1 = _random_system(5, 3, 0), _random_system(5, 3, 1)
+    X0, X1 = induced_output(m0), induced_output(m1)
+    df = period_transfer({2012: X0, 2017: X1}, [(2012, 2017)], m0.cities, m0.sectors, {"g": ("01",)})
+    own = sum((X1 - X0)[i, :, i].sum() for i in range(5))
+    assert df.transfer.sum() + own == pytest.approx(X1.sum() - X0.sum(), rel=1e-10)
+    rec = received_transfer(df, m0.cities)
+    assert rec.inflow.sum() == pytest.approx(rec.outflow.sum(), rel=1e-10)
+    assert rec.net.sum() == pytest.approx(0.0, abs=1e-8 * np.abs(X1).max())
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(n=st.integers(2, 6), S=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
+def test_property_antisymmetry_linearity(n, S, seed):
+    rng = np.random.default_rng(seed)
+    x0, x1, x2 = (rng.normal(0, 100, (n, S, n)) for _ in range(3))
+    cities = [str(k) for k in range(n)]
+    groups = {"first": SECTOR_CODES[:1]}
+    f01 = pair_transfer(x0, x1, cities, SECTOR_CODES[:S], groups)
+    f10 = pair_transfer(x1, x0, cities, SECTOR_CODES[:S], groups)
+    f12 = pair_transfer(x1, x2, cities, SECTOR_CODES[:S], groups)
+    f02 = pair_transfer(x0, x2, cities, SECTOR_CODES[:S], groups)
+    assert len(f01) == n * (n - 1)
+    np.testing.assert_allclose(f01.transfer, -f10.transfer)
+    np.testing.assert_allclose(f01.transfer + f12.transfer, f02.transfer, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(signed_log(f01.transfer), -signed_log(f10.transfer))
+    # direction flips except for exact zeros
+    nz = f01.transfer != 0
+    assert (direction(f01.transfer[nz]) + direction(f10.transfer[nz]) == 1).all()
+    rec = received_transfer(f01, cities)
+    assert rec.inflow.sum() == pytest.approx(f01.transfer.sum(), rel=1e-9, abs=1e-9)
+    assert rec.outflow.sum() == pytest.approx(f01.transfer.sum(), rel=1e-9, abs=1e-9)
