@@ -106,6 +106,9 @@ def validate(b: StudyData) -> StudyData:
     if unknown:
         raise BundleError(f"table 'city_year': unknown city_id {sorted(unknown)[0]}")
     years = sorted(b.city_year["year"].unique())
+    gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years))
+    if gaps:
+        raise BundleError(f"table 'city_year': year {gaps[0]} missing (years {years[0]}..{years[-1]})")
     counts = b.city_year.groupby("city_id").size()
     short = counts[counts != len(years)]
     if len(short) or len(counts) != len(known):
@@ -127,6 +130,9 @@ def validate(b: StudyData) -> StudyData:
     if len(incomplete):
         raise BundleError(f"table 'pair_year': year {incomplete.index[0]} has {incomplete.iloc[0]} "
                           f"ordered pairs, expected {expected}")
+    pair_years = sorted(b.pair_year["year"].unique())
+    if pair_years != years:
+        raise BundleError(f"table 'pair_year': years {pair_years} differ from city_year's {years}")
     _need(b.ledger, "ledger", LEDGER_COLUMNS)
     for year, m in b.mrio.items():
         if tuple(m.cities) != tuple(ids):

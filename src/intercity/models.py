@@ -150,6 +150,10 @@ def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair") -> 
         fml = f"{' + '.join(deps)} ~ {rhs} | pair_id + period"
         with warnings.catch_warnings():  # a regressor without within-pair variation is reported per row
             warnings.filterwarnings("ignore", message=r"(?s).*dropped due to multicollinearity")
+            # adjusted R2 is undefined when pair effects exhaust the degrees of freedom (tiny samples)
+            warnings.filterwarnings("ignore", message="divide by zero", category=RuntimeWarning)
+            # pyfixest 0.60 calls pandas methods with inplace=, deprecated in pandas 3.1
+            warnings.filterwarnings("ignore", message="The inplace keyword")
             fit = pf.feols(fml, data, vcov=vcov_for(cluster), fixef_rm="none", copy_data=False,
                            store_data=False, lean=False)
         fits = {m._depvar: m for m in fit.all_fitted_models.values()} if hasattr(fit, "all_fitted_models") else {fit._depvar: fit}

@@ -10,10 +10,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from intercity import bundle as bundle_mod
-from intercity import mrio, panel as panel_mod, paths, transfer
+from intercity import models, mrio, panel as panel_mod, paths, transfer
 from intercity.params import Params, digest
 
 
@@ -26,7 +27,9 @@ class Study:
     transfers: pd.DataFrame
     panel: pd.DataFrame
     ledger: pd.DataFrame
+    checks: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    cache: Path | None = None
 
     @property
     def source(self) -> str:
@@ -39,11 +42,25 @@ class Study:
         return per_city.merge(names.rename(columns={"city_id": "city"}), on="city", how="left")
 
 
-def measure(data: bundle_mod.StudyData, params: Params) -> pd.DataFrame:
-    """Induced output for every MRIO year and the pair transfers of every period."""
-    induced = {year: mrio.induced_output(m, label=year) for year, m in data.mrio.items()}
+def measure(data: bundle_mod.StudyData, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Induced output for every MRIO year, the pair transfers of every period, and per-year checks.
+
+    Checks: cities, sectors, the solver's form, seconds, and the largest gap between the induced
+    output summed over cities and the national Leontief solution (relative to national output).
+    """
+    induced, checks = {}, []
+    for year, m in data.mrio.items():
+        t0 = time.perf_counter()
+        x = mrio.induced_output(m, label=year)
+        seconds = time.perf_counter() - t0
+        nat = mrio.national_system(m)
+        gap = float(np.abs(x.sum(axis=(0, 2)) - nat.x).max() / np.abs(nat.x).max())
+        checks.append({"year": year, "form": type(m).__name__, "cities": m.n_cities,
+                       "sectors": m.n_sectors, "seconds": seconds, "national_gap": gap})
+        induced[year] = x
     sectors = next(iter(data.mrio.values())).sectors
-    return transfer.period_transfer(induced, list(params.periods), data.city_ids, sectors)
+    transfers = transfer.period_transfer(induced, list(params.periods), data.city_ids, sectors)
+    return transfers, pd.DataFrame(checks)
 
 
 def study(params: Params, cache_dir: Path | None = None) -> Study:
@@ -53,19 +70,46 @@ def study(params: Params, cache_dir: Path | None = None) -> Study:
     data = bundle_mod.load(params, cache_dir)
     timings["bundle"] = time.perf_counter() - t0
     directory = Path(cache_dir or paths.CACHE_DIR) / bundle_mod.cache_key(params)
-    cached = directory / f"transfers-{digest([list(p) for p in params.periods])}.parquet"
+    key = digest([list(p) for p in params.periods])
+    cached, cached_checks = directory / f"transfers-{key}.parquet", directory / f"checks-{key}.parquet"
     t0 = time.perf_counter()
-    if cached.is_file():
-        transfers = pd.read_parquet(cached)
+    if cached.is_file() and cached_checks.is_file():
+        transfers, checks = pd.read_parquet(cached), pd.read_parquet(cached_checks)
     else:
-        transfers = measure(data, params)
-        tmp = cached.with_suffix(".tmp")
-        transfers.to_parquet(tmp, index=False)
-        tmp.rename(cached)
+        transfers, checks = measure(data, params)
+        for frame, path in ((checks, cached_checks), (transfers, cached)):
+            tmp = path.with_suffix(".tmp")
+            frame.to_parquet(tmp, index=False)
+            tmp.rename(path)
     timings["measurement"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     panel, panel_ledger = panel_mod.build(data, transfers, params.periods, params.distance_tiers_km)
     timings["panel"] = time.perf_counter() - t0
     ledger = pd.concat([data.ledger, panel_ledger], ignore_index=True)
     return Study(params=params, data=data, transfers=transfers, panel=panel, ledger=ledger,
-                 timings=timings)
+                 checks=checks, timings=timings, cache=directory)
+
+
+def tiers_present(panel: pd.DataFrame, params: Params) -> list[str]:
+    """The distance-tier labels, in order, that have at least one pair in the panel."""
+    have = set(panel["tier"].unique())
+    return [t for t in panel_mod.tier_labels(params.distance_tiers_km) if t in have]
+
+
+def estimates(s: Study) -> pd.DataFrame:
+    """Every model of the book (published rows, distance tiers, synergy), tidy, cached on disk."""
+    key = digest({"periods": [list(p) for p in s.params.periods], "cluster": s.params.cluster,
+                  "tiers": list(s.params.distance_tiers_km)})
+    cached = s.cache / f"models-{key}.parquet" if s.cache else None
+    if cached is not None and cached.is_file():
+        return pd.read_parquet(cached)
+    t0 = time.perf_counter()
+    specs = models.published_specs() + models.tier_specs(tiers_present(s.panel, s.params))
+    out = models.fit_specs(s.panel, specs, s.params.cluster)
+    out.insert(0, "data_source", s.source)
+    s.timings["models"] = time.perf_counter() - t0
+    if cached is not None:
+        tmp = cached.with_suffix(".tmp")
+        out.to_parquet(tmp, index=False)
+        tmp.rename(cached)
+    return out

@@ -9,6 +9,7 @@ hidden in the book (tag ``remove-cell``). Results of the run, machine-readable, 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 import time
@@ -19,7 +20,9 @@ import nbformat
 import papermill as pm
 
 from intercity import params as params_mod
-from intercity import paths, pipeline
+from intercity import models, paths, pipeline
+
+logging.getLogger("papermill").setLevel(logging.WARNING)
 
 HIDDEN_TAGS = ("injected-parameters", "parameters")
 
@@ -75,7 +78,10 @@ def write_results(study: pipeline.Study, directory: Path) -> list[Path]:
     """Machine-readable results of the run: bundle summary, ledger, transfers, panel moments."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
+    estimates = pipeline.estimates(study)
     outputs = {
+        "models.csv": models.compare_published(estimates),
+        "models_all.csv": estimates,
         "bundle_summary.csv": study.data.summary(),
         "ledger.csv": study.ledger,
         "city_transfer.csv": study.city_transfer(),
@@ -101,12 +107,13 @@ def copy_static(book_root: Path) -> None:
 
 
 def build(params_file: str | Path, only: str | None = None, out_dir: Path | None = None,
-          results_dir: Path | None = None, log: Callable[[str], None] = print) -> list[Path]:
+          results_dir: Path | None = None, notebook_dir: Path | None = None,
+          log: Callable[[str], None] = print) -> list[Path]:
     """Validate parameters, prepare the data, execute the notebooks into ``out_dir``."""
     p = params_mod.load(params_file)
     out_dir = Path(out_dir or paths.BOOK_DIR)
     results_dir = Path(results_dir or paths.RESULTS_DIR / p.name)
-    selected = notebooks(only)
+    selected = notebooks(only, notebook_dir)
     log(f"parameters {params_file}: data_source={p.data_source} scale={p.scale} "
         f"({p.n_cities} cities) seed={p.seed}")
     t0 = time.perf_counter()
@@ -114,9 +121,11 @@ def build(params_file: str | Path, only: str | None = None, out_dir: Path | None
     log(f"data ready in {time.perf_counter() - t0:.1f} s ({study.source}: {len(study.data.cities)} "
         f"cities, {len(study.panel):,} panel rows); stages {', '.join(f'{k} {v:.1f} s' for k, v in study.timings.items())}")
     write_results(study, results_dir)
+    (results_dir / "timings.json").write_text(json.dumps({"data": study.timings, "notebooks": {}}, indent=2))
     log(f"results written to {results_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
     copy_static(out_dir.parent if out_dir.name == "book" else out_dir)
+    timings = {"data": {k: round(v, 2) for k, v in study.timings.items()}, "notebooks": {}}
     done = []
     for k, nb in enumerate(selected, start=1):
         target = out_dir / nb.name
@@ -129,7 +138,10 @@ def build(params_file: str | Path, only: str | None = None, out_dir: Path | None
         except Exception as err:  # papermill wraps every kernel error
             raise _failure(nb, target, err) from err
         hide_parameter_cells(target)
-        log(f"[{k}/{len(selected)}] {nb.name} done in {time.perf_counter() - t1:.1f} s")
+        seconds = time.perf_counter() - t1
+        timings["notebooks"][nb.stem] = round(seconds, 2)
+        (results_dir / "timings.json").write_text(json.dumps(timings, indent=2))
+        log(f"[{k}/{len(selected)}] {nb.name} done in {seconds:.1f} s")
         done.append(target)
     return done
 

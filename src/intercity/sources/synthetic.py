@@ -110,12 +110,15 @@ def _calibrate(raw: np.ndarray, target: pd.Series, years: list[int],
     mean and sd (``raw`` is drawn with a shifted lognormal's dispersion, so ``p`` stays near 1).
     """
     lo, hi = target["min"], target["max"]
+    raw = raw / np.median(raw)
     c, p = 1.0, 1.0
     for _ in range(60):
         out = np.clip(lo + c * raw ** p, lo, hi)
         pa = _period_average(out, years, periods)
+        if pa.std() == 0:  # every value clipped (a handful of cities): nothing left to fit
+            break
         c *= (target["mean"] - lo) / (pa.mean() - lo)
-        p *= (target["std"] / pa.std()) ** 0.5
+        p = float(np.clip(p * (target["std"] / pa.std()) ** 0.5, 0.25, 4.0))
     return np.clip(lo + c * raw ** p, lo, hi)
 
 

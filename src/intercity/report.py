@@ -1,0 +1,127 @@
+"""What the notebooks show: the data-source banner, glued numbers, tables and figures.
+
+Notebooks call these so that every page names its data source and every number in the prose is
+glued from a computed result (myst-nb ``glue``), never typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from intercity import reference
+
+SOURCE_TEXT = {
+    "synthetic": ("SYNTHETIC data", "real city names and coordinates; every statistic, the HSR "
+                  "rollout, the search index and the MRIO tables are synthetic (seeded), calibrated to "
+                  "the study's descriptive statistics. Numbers on this page say nothing about China."),
+    "public": ("PUBLIC data", "real public inputs (Baidu index, national IO tables, rail lines, "
+               "yearbooks) with a regionalised city MRIO standing in for CEADs; imputed values flagged."),
+    "ceads": ("CEADs tables", "the user's copy of the CEADs city MRIO with their panel files."),
+}
+
+
+def source_banner(study) -> Markdown:
+    """A note naming the data source, scale and parameter set the page was built on."""
+    label, text = SOURCE_TEXT.get(study.source, (study.source, ""))
+    p = study.params
+    n = len(study.data.cities)
+    md = (f"```{{admonition}} Built on {label}\n:class: {'warning' if study.source == 'synthetic' else 'note'}\n"
+          f"{text}\n\nParameter set `{p.name}`: {n} cities, {n * (n - 1):,} ordered pairs x "
+          f"{len(p.periods)} periods = {len(study.panel):,} panel rows; seed {p.seed}; "
+          f"standard errors clustered by {'pair' if p.cluster == 'pair' else 'origin and destination'}.\n```")
+    return Markdown(md)
+
+
+def glue(name: str, value: Any, fmt: str | None = None) -> None:
+    """Glue a value for the prose (``{glue:text}`name```); floats formatted with ``fmt``."""
+    from myst_nb import glue as _glue
+
+    text = format(value, fmt) if fmt else value
+    _glue(name, text, display=False)
+
+
+def glue_many(values: dict[str, Any], fmt: str | None = None) -> None:
+    for k, v in values.items():
+        glue(k, v, fmt if isinstance(v, (float, np.floating)) else None)
+
+
+def table(frame: pd.DataFrame, digits: int = 3, caption: str | None = None) -> HTML:
+    """A rounded HTML table without the index (stable output for nbval)."""
+    shown = frame.copy()
+    for c in shown.columns:
+        if pd.api.types.is_float_dtype(shown[c]):
+            shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:,.{digits}f}")
+    html = shown.to_html(index=False, escape=True, border=0, classes="table intercity-table")
+    if caption:
+        html = html.replace(">\n  <thead>", f">\n  <caption>{caption}</caption>\n  <thead>", 1)
+    return HTML(html)
+
+
+def _rounded(values, digits: int = 9):
+    """Float arrays rounded to ``digits`` significant digits (display only: stable across BLAS
+    thread counts, whose last-bit differences would otherwise change the page)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind != "f":
+        return values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(arr == 0, 0, np.floor(np.log10(np.abs(np.where(arr == 0, 1, arr)))))
+    return np.round(arr / 10 ** mag, digits - 1) * 10 ** mag
+
+
+def figure(fig, div_id: str) -> HTML:
+    """A plotly figure as HTML that uses the book's own plotly.js (no CDN) and a fixed div id."""
+    for trace in fig.data:
+        for attr in ("x", "y"):
+            if getattr(trace, attr, None) is not None:
+                setattr(trace, attr, _rounded(getattr(trace, attr)))
+        err = getattr(trace, "error_y", None)
+        if err is not None and err.array is not None:
+            err.array, err.arrayminus = _rounded(err.array), _rounded(err.arrayminus)
+        marker = getattr(trace, "marker", None)
+        if marker is not None and marker.color is not None and not isinstance(marker.color, str):
+            marker.color = _rounded(marker.color)
+    return HTML(fig.to_html(include_plotlyjs=False, full_html=False, include_mathjax=False,
+                            div_id=div_id, config={"displaylogo": False, "responsive": True}))
+
+
+def descriptive_comparison(panel: pd.DataFrame) -> pd.DataFrame:
+    """Published descriptive statistics beside the same statistics of this build's panel.
+
+    City variables are the origin's (``edl_i`` for ``edl``): each city is an origin n-1 times.
+    """
+    pub = reference.descriptive_stats()
+    rows = []
+    for r in pub.itertuples():
+        col = r.variable if r.variable in panel.columns else f"{r.variable}_i"
+        x = panel[col].astype(float)
+        rows.append({"variable": r.variable, "published mean": r.mean, "mean": x.mean(),
+                     "published sd": r.std, "sd": x.std(), "published min": r.min, "min": x.min(),
+                     "published max": r.max, "max": x.max(), "description": r.description})
+    return pd.DataFrame(rows)
+
+
+def show(obj) -> None:
+    display(obj)
+
+
+def effect_words(coef: float, p: float) -> str:
+    """Plain words for an estimate: sign and significance at the 5% level, with p."""
+    if pd.isna(coef):
+        return "not identified in this sample"
+    sign = "positive" if coef > 0 else "negative"
+    sig = "significant" if p < 0.05 else "not significant"
+    return f"{sign} and {sig} at 5% (coefficient {coef:.3g}, p = {p:.3f})"
+
+
+def glue_effects(compared: pd.DataFrame, table_name: str) -> None:
+    """Glue, for every column of a published table, this build's and the published effect.
+
+    Names: ``<table>_<column>_ours`` (words), ``<table>_<column>_pub`` (coefficient as printed).
+    """
+    for r in compared[compared["table"] == table_name].itertuples():
+        glue(f"{table_name}_{r.column}_ours", effect_words(r.coef, r.p))
+        glue(f"{table_name}_{r.column}_pub", f"{r.published_coef:g}{r.published_stars}")
