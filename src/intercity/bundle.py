@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,7 +191,7 @@ def _load_mrio(path: Path) -> StructuredMRIO | DenseMRIO:
 
 def save(b: StudyData, directory: Path) -> None:
     """Write the bundle to ``directory`` (replaced atomically via a temporary sibling)."""
-    tmp = directory.with_name(directory.name + ".tmp")
+    tmp = directory.with_name(f"{directory.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name in ("cities", "city_year", "pair_year", "ledger"):
@@ -202,8 +203,14 @@ def save(b: StudyData, directory: Path) -> None:
     (tmp / "meta.json").write_text(json.dumps({"source": b.source, "meta": b.meta,
                                                "mrio_years": sorted(b.mrio), "extras": sorted(b.extras)},
                                               indent=2, sort_keys=True, default=str))
-    shutil.rmtree(directory, ignore_errors=True)
-    tmp.rename(directory)
+    if (directory / "meta.json").is_file():  # another process cached the same bundle meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    shutil.rmtree(directory, ignore_errors=True)  # a partial directory from an interrupted run
+    try:
+        tmp.rename(directory)
+    except OSError:  # another process cached the same bundle meanwhile: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_cached(directory: Path) -> StudyData:

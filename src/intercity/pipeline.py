@@ -6,6 +6,7 @@ Notebooks call :func:`study` once and read what they need from the returned :cla
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,21 +43,38 @@ class Study:
         return per_city.merge(names.rename(columns={"city_id": "city"}), on="city", how="left")
 
 
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write parquet via a per-process temporary file, so concurrent builds never see half a file."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
 def measure(data: bundle_mod.StudyData, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Induced output for every MRIO year, the pair transfers of every period, and per-year checks.
 
-    Checks: cities, sectors, the solver's form, seconds, and the largest gap between the induced
-    output summed over cities and the national Leontief solution (relative to national output).
+    Checks per year: the form, cities, sectors, seconds of the solve, and the largest gap between
+    the induced output summed over cities and the national Leontief solution (relative to
+    national output). For the first year of a structured system the dense path is also run
+    (the full city x sector matrix and its LU), and the largest gap between the two forms is
+    recorded (relative to the largest induced output): both forms run in every build.
     """
     induced, checks = {}, []
-    for year, m in data.mrio.items():
+    for k, (year, m) in enumerate(sorted(data.mrio.items())):
         t0 = time.perf_counter()
         x = mrio.induced_output(m, label=year)
-        seconds = time.perf_counter() - t0
+        row = {"year": year, "form": type(m).__name__, "cities": m.n_cities, "sectors": m.n_sectors,
+               "seconds": time.perf_counter() - t0}
         nat = mrio.national_system(m)
-        gap = float(np.abs(x.sum(axis=(0, 2)) - nat.x).max() / np.abs(nat.x).max())
-        checks.append({"year": year, "form": type(m).__name__, "cities": m.n_cities,
-                       "sectors": m.n_sectors, "seconds": seconds, "national_gap": gap})
+        row["national_gap"] = float(np.abs(x.sum(axis=(0, 2)) - nat.x).max() / np.abs(nat.x).max())
+        row["dense_seconds"], row["dense_gap"] = np.nan, np.nan
+        if k == 0 and isinstance(m, mrio.StructuredMRIO):
+            t0 = time.perf_counter()
+            xd = mrio.induced_output(mrio.to_dense(m, label=year), label=year)
+            row["dense_seconds"] = time.perf_counter() - t0
+            row["dense_gap"] = float(np.abs(xd - x).max() / np.abs(x).max())
+            del xd
+        checks.append(row)
         induced[year] = x
     sectors = next(iter(data.mrio.values())).sectors
     transfers = transfer.period_transfer(induced, list(params.periods), data.city_ids, sectors)
@@ -78,9 +96,7 @@ def study(params: Params, cache_dir: Path | None = None) -> Study:
     else:
         transfers, checks = measure(data, params)
         for frame, path in ((checks, cached_checks), (transfers, cached)):
-            tmp = path.with_suffix(".tmp")
-            frame.to_parquet(tmp, index=False)
-            tmp.rename(path)
+            _write_atomic(frame, path)
     timings["measurement"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     panel, panel_ledger = panel_mod.build(data, transfers, params.periods, params.distance_tiers_km)
@@ -109,7 +125,5 @@ def estimates(s: Study) -> pd.DataFrame:
     out.insert(0, "data_source", s.source)
     s.timings["models"] = time.perf_counter() - t0
     if cached is not None:
-        tmp = cached.with_suffix(".tmp")
-        out.to_parquet(tmp, index=False)
-        tmp.rename(cached)
+        _write_atomic(out, cached)
     return out

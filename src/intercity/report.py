@@ -49,12 +49,21 @@ def glue_many(values: dict[str, Any], fmt: str | None = None) -> None:
         glue(k, v, fmt if isinstance(v, (float, np.floating)) else None)
 
 
+def _number(v: float, digits: int) -> str:
+    """Fixed decimals, or scientific notation for non-zero values too small to show that way."""
+    if pd.isna(v):
+        return ""
+    if v != 0 and abs(v) < 10 ** -digits:
+        return f"{v:.2e}"
+    return f"{v:,.{digits}f}"
+
+
 def table(frame: pd.DataFrame, digits: int = 3, caption: str | None = None) -> HTML:
     """A rounded HTML table without the index (stable output for nbval)."""
     shown = frame.copy()
     for c in shown.columns:
         if pd.api.types.is_float_dtype(shown[c]):
-            shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:,.{digits}f}")
+            shown[c] = shown[c].map(lambda v: _number(v, digits))
     html = shown.to_html(index=False, escape=True, border=0, classes="table intercity-table")
     if caption:
         html = html.replace(">\n  <thead>", f">\n  <caption>{caption}</caption>\n  <thead>", 1)
