@@ -119,7 +119,14 @@ def _calibrate(raw: np.ndarray, target: pd.Series, years: list[int],
             break
         c *= (target["mean"] - lo) / (pa.mean() - lo)
         p = float(np.clip(p * (target["std"] / pa.std()) ** 0.5, 0.25, 4.0))
-    return np.clip(lo + c * raw ** p, lo, hi)
+    out = lo + c * raw ** p
+    # clip to the published range without ties (a tie would put a pair in neither gradient
+    # half): values beyond a bound keep their order, squeezed into 1e-6 of the range
+    span = hi - lo
+    order = raw.argsort(axis=None).argsort().reshape(raw.shape) / raw.size
+    out = np.where(out > hi, hi - 1e-6 * span * (1 - order), out)
+    out = np.where(out < lo, lo + 1e-6 * span * order, out)
+    return out
 
 
 def city_statistics(cities: pd.DataFrame, years: list[int], periods: list[tuple[int, int]],
