@@ -47,6 +47,9 @@ def test_full_scale_city_statistics_match_published_moments():
         assert pa.mean() == pytest.approx(t["mean"], rel=0.01), stat
         assert pa.std() == pytest.approx(t["std"], rel=0.05), stat
         assert pa.min() >= t["min"] - 1e-12 and pa.max() <= t["max"] + 1e-12, stat
+        for a, b in PERIODS:  # no ties between cities: each pair is in exactly one gradient half
+            per = cy[cy["year"].between(a, b)].groupby("city_id")[var].mean()
+            assert per.is_unique, (stat, a, b)
     assert (cy.filter(like="prov_") == "synthetic").all().all()
 
 
