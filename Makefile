@@ -35,6 +35,7 @@ test: setup ## unit tests, nbval on ci-scale notebooks, ci-scale book build
 	$(PY) -m pytest -q
 
 bench: setup ## timings of the stages, written as JSON to benchmarks/results/
+	$(PY) benchmarks/pipeline.py --params params/default.yaml --out benchmarks/results/pipeline.json
 	$(PY) benchmarks/measurement.py --out benchmarks/results/measurement.json
 
 clean:
