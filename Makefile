@@ -39,4 +39,4 @@ bench: setup ## timings of the stages, written as JSON to benchmarks/results/
 	$(PY) benchmarks/measurement.py --out benchmarks/results/measurement.json
 
 clean:
-	rm -rf _build book/*.ipynb results data/processed _static/plotly.min.js
+	rm -rf _build book/*.ipynb book/figures results data/processed _static/plotly.min.js

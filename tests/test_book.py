@@ -4,7 +4,6 @@ into the HTML book with warnings as errors, and checked to load nothing from ano
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,21 +14,8 @@ import pytest
 from intercity import paths, runner
 
 pytestmark = pytest.mark.slow
-STAGE = paths.PROJECT_ROOT / "_build" / "ci"
-
-
-@pytest.fixture(scope="module")
-def staged() -> Path:
-    """A copy of the book sources with the notebooks executed on params/ci.yaml."""
-    shutil.rmtree(STAGE, ignore_errors=True)
-    (STAGE / "book").mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(paths.PROJECT_ROOT / name, STAGE / name)
-    for f in paths.BOOK_DIR.glob("*"):
-        if f.suffix in (".md", ".bib"):
-            shutil.copy(f, STAGE / "book" / f.name)
-    runner.build(paths.PARAMS_DIR / "ci.yaml", out_dir=STAGE / "book", log=lambda _m: None)
-    return STAGE
+# The fixtures `staged` (notebooks executed on params/ci.yaml into _build/ci) and `book_build`
+# (its HTML build) live in conftest.py, shared with test_browser.py.
 
 
 def test_every_notebook_executed_with_hidden_parameters(staged):
@@ -63,9 +49,8 @@ def test_nbval_reproduces_the_executed_notebooks(staged):
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
 
 
-def test_book_builds_with_warnings_as_errors_and_offline(staged):
-    run = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(staged),
-                          "-W", "-n", "--keep-going"], capture_output=True, text=True, timeout=900)
+def test_book_builds_with_warnings_as_errors_and_offline(staged, book_build):
+    run = book_build
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     html = staged / "_build" / "html"
     assert (html / "index.html").is_file()

@@ -1,72 +1,245 @@
 """Plotly figures of the book, in one style (HSR and information keep their colours everywhere).
 
-Maps are drawn on plain longitude/latitude axes (no geo base map, which plotly would fetch
-from a CDN), so the book renders offline.
+Maps draw the simplified prefecture polygons of :mod:`intercity.boundaries` as filled scatter
+traces (``fill="toself"``) on plain longitude/latitude axes: no geo base map and no tiles (which
+plotly would fetch from a CDN), so the book renders offline. Cities without a polygon are drawn as
+points in their class colour. :func:`show` puts a figure on the page with its alt text, a caption
+naming the data source and a static PNG (matplotlib) for print; :data:`FIGURES` registers every
+figure of the book (id = the figure's HTML div id) and feeds the figure index page.
 """
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from intercity import boundaries as boundaries_mod
+from intercity import networks, paths
 
 COLORS = {"connectivity_HSR": "#c0392b", "connectivity_I": "#2471a3", "connectivity_double": "#7d3c98",
           "down_gradient": "#1e8449", "up_gradient": "#b9770e"}
 LABELS = {"connectivity_HSR": "HSR connectivity", "connectivity_I": "information connectivity",
           "connectivity_double": "HSR x information"}
 REGION_COLORS = {"east": "#2471a3", "central": "#1e8449", "west": "#b9770e", "northeast": "#7d3c98"}
+#: First and second period (lines and bars that compare the two periods).
+PERIOD_COLORS = ("#5d6d7e", "#d35400")
+#: Fill of territory outside the sample (or without data) and of the class "<= 0".
+BASE_FILL, BORDER, LOSS_FILL = "#ececec", "#ffffff", "#b7c7d9"
+#: Map frame, degrees: mainland China; the South China Sea islands fall outside the frame.
+LON_RANGE, LAT_RANGE = (73.0, 135.5), (17.5, 54.0)
+#: 10k yuan per billion yuan (transfers are measured in 10k yuan).
+BILLION = 1e5
 
 
-def _map_layout(fig: go.Figure, title: str, lat_mid: float = 35.0) -> go.Figure:
-    fig.update_layout(title=title, template="plotly_white", height=520, margin=dict(l=40, r=20, t=60, b=40),
-                      legend=dict(orientation="h", y=-0.12))
-    fig.update_xaxes(title="longitude (°E)", showgrid=False)
-    fig.update_yaxes(title="latitude (°N)", showgrid=False, scaleanchor="x",
-                     scaleratio=1 / np.cos(np.radians(lat_mid)))
+# ----------------------------------------------------------------------------- map helpers
+
+def _map_layout(fig: go.Figure, title: str, lat_mid: float = 35.0, height: int = 560) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0.01), template="plotly_white", height=height,
+                      margin=dict(l=50, r=20, t=50, b=20), legend=dict(orientation="h", y=-0.05, x=0.0),
+                      hoverlabel=dict(namelength=-1), modebar=dict(orientation="v"))
+    fig.update_xaxes(ticksuffix="°E", showgrid=False, zeroline=False, range=list(LON_RANGE))
+    fig.update_yaxes(ticksuffix="°N", showgrid=False, zeroline=False, range=list(LAT_RANGE),
+                     scaleanchor="x", scaleratio=float(1 / np.cos(np.radians(lat_mid))))
     return fig
 
 
-def city_map(cities: pd.DataFrame, title: str = "Cities of the sample") -> go.Figure:
-    """Every city of the bundle as a point, coloured by NBS region."""
-    fig = go.Figure()
-    for region, sub in cities.groupby("region", sort=True):
-        fig.add_trace(go.Scatter(x=sub["lon"], y=sub["lat"], mode="markers", name=region,
-                                 marker=dict(size=7, color=REGION_COLORS.get(region, "#555")),
-                                 text=sub["name_en"] + " " + sub["name_zh"],
-                                 hovertemplate="%{text}<extra></extra>"))
+def _rings_xy(polys_of: list[list[list[float]]]) -> tuple[list, list]:
+    """Coordinates of many polygons for one ``fill="toself"`` trace, rings separated by None."""
+    xs: list = []
+    ys: list = []
+    for polys in polys_of:
+        for rings in polys:
+            for ring in rings:
+                if xs:
+                    xs.append(None)
+                    ys.append(None)
+                xs += ring[0::2]
+                ys += ring[1::2]
+    return xs, ys
+
+
+def _base_layer(shapes: dict, exclude: set[str], name: str = "outside the sample") -> go.Scatter:
+    xs, ys = _rings_xy([shapes[k] for k in sorted(shapes) if k not in exclude])
+    return go.Scatter(x=xs, y=ys, fill="toself", fillcolor=BASE_FILL, mode="lines", name=name,
+                      line=dict(color=BORDER, width=0.5), hoverinfo="skip", showlegend=bool(xs))
+
+
+def _seats(cities: pd.DataFrame, text: list[str], name: str = "city seat") -> go.Scatter:
+    return go.Scatter(x=cities["lon"].to_numpy(float), y=cities["lat"].to_numpy(float), mode="markers",
+                      name=name, marker=dict(size=3, color="#333333", opacity=0.55), text=text,
+                      hovertemplate="%{text}<extra></extra>", showlegend=False)
+
+
+def class_map(cities: pd.DataFrame, classes: pd.Categorical, palette: list[str], title: str,
+              hover: list[str], shapes: dict | None = None, base_name: str = "outside the sample") -> go.Figure:
+    """A choropleth of ``cities`` (rows aligned with ``classes``), one trace per class.
+
+    Territory outside ``cities`` is grey; cities without a polygon are points in the class colour.
+    """
+    shapes = boundaries_mod.load() if shapes is None else shapes
+    ids = cities["city_id"].astype(str).to_numpy()
+    fig = go.Figure(_base_layer(shapes, set(ids), base_name))
+    codes = np.asarray(classes.codes)
+    for k, label in enumerate(classes.categories):
+        sel = ids[codes == k]
+        with_poly = [c for c in sel if c in shapes]
+        points = cities[cities["city_id"].isin([c for c in sel if c not in shapes])]
+        name = str(label)
+        xs, ys = _rings_xy([shapes[c] for c in with_poly])
+        if not xs:  # an empty class keeps its legend entry, as in the study's legends
+            xs, ys = [None], [None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", fillcolor=palette[k], mode="lines", name=name,
+                                 legendgroup=label, line=dict(color=BORDER, width=0.5), hoveron="fills",
+                                 hoverinfo="name", showlegend=True))
+        if len(points):
+            fig.add_trace(go.Scatter(x=points["lon"], y=points["lat"], mode="markers", legendgroup=label,
+                                     name=f"{name} (point: no polygon)", showlegend=False,
+                                     marker=dict(size=9, color=palette[k], line=dict(color="#333", width=1)),
+                                     hoverinfo="skip"))
+    fig.add_trace(_seats(cities, hover))
+    return fig
+
+
+def _palette(scale: str, n: int, lo: float = 0.2, hi: float = 0.95) -> list[str]:
+    """``n`` colours of a plotly sequential scale from ``lo`` to ``hi`` (0..1)."""
+    if n <= 0:
+        return []
+    return sample_colorscale(scale, list(np.linspace(lo, hi, n))) if n > 1 else sample_colorscale(scale, [hi])
+
+
+def _signed_classes(values: np.ndarray, k: int = 5) -> tuple[pd.Categorical, list[str]]:
+    """Quantile classes of positive values plus one class for <= 0 (if any), and their colours."""
+    edges = networks.quantile_breaks(values, k=k, zero=True)
+    classes = networks.classify(values, edges)
+    n = len(classes.categories)
+    has_loss = edges[0] < 0
+    return classes, ([LOSS_FILL] + _palette("Oranges", n - 1)) if has_loss else _palette("Oranges", n)
+
+
+# ----------------------------------------------------------------------------- the maps
+
+def city_map(cities: pd.DataFrame, shapes: dict | None = None, title: str = "Cities of the sample") -> go.Figure:
+    """Every city of the bundle coloured by NBS region (polygons, or points without one)."""
+    order = [r for r in REGION_COLORS if r in set(cities["region"])]
+    classes = pd.Categorical(cities["region"], categories=order, ordered=True)
+    hover = [f"{e} {z} ({r})" for e, z, r in zip(cities["name_en"], cities["name_zh"], cities["region"])]
+    fig = class_map(cities, classes, [REGION_COLORS[r] for r in order], title, hover, shapes)
     return _map_layout(fig, title)
 
 
-def hsr_network(cities: pd.DataFrame, pair_year: pd.DataFrame, year: int) -> go.Figure:
-    """City pairs served by at least one HSR line in ``year`` (segments), over all cities."""
+def transfer_received_map(city_transfer: pd.DataFrame, period: str, shapes: dict | None = None,
+                          k: int = 5) -> go.Figure:
+    """Industrial transfer received by each city (inflow, billion yuan) in one period, in
+    quantile classes of the positive values plus one class for cities with a negative inflow."""
+    sub = city_transfer[city_transfer["period"] == period].reset_index(drop=True)
+    v = sub["inflow"].to_numpy(float) / BILLION
+    classes, palette = _signed_classes(v, k)
+    hover = [f"{e} {z}: {x:,.2f} bn yuan received" for e, z, x in zip(sub["name_en"], sub["name_zh"], v)]
+    cities = sub.rename(columns={"city": "city_id"})
+    title = f"Transfer received by each city, {period} (bn yuan)"
+    return _map_layout(class_map(cities, classes, palette, title, hover, shapes), title)
+
+
+def transfer_from_map(transfers: pd.DataFrame, cities: pd.DataFrame, origin: str, period: str,
+                      shapes: dict | None = None, k: int = 5) -> go.Figure:
+    """Transfer received from ``origin`` by every other city in one period (billion yuan)."""
+    sent = networks.transfer_from(transfers, origin)
+    sent = sent[sent["period"] == period]
+    dest = cities.merge(sent.rename(columns={"city": "city_id"}), on="city_id", how="inner")
+    v = dest["value"].to_numpy(float) / BILLION
+    classes, palette = _signed_classes(v, k)
+    hover = [f"{e} {z}: {x:,.3f} bn yuan from the origin" for e, z, x in zip(dest["name_en"], dest["name_zh"], v)]
+    src = cities[cities["city_id"] == origin].iloc[0]
+    title = f"Transfer received from {src['name_en']}, {period} (bn yuan)"
+    fig = class_map(dest, classes, palette, title, hover, shapes, base_name="origin, or outside the sample")
+    fig.add_trace(go.Scatter(x=[src["lon"]], y=[src["lat"]], mode="markers", name=f"{src['name_en']} (origin)",
+                             marker=dict(symbol="star", size=16, color="#111", line=dict(color="white", width=1))))
+    return _map_layout(fig, title)
+
+
+def hsr_network(cities: pd.DataFrame, pair_year: pd.DataFrame, year: int, shapes: dict | None = None) -> go.Figure:
+    """HSR-connected city pairs in ``year`` (segments) over the map, cities coloured and sized by
+    their HSR degree (number of HSR-connected cities), in classes."""
+    shapes = boundaries_mod.load() if shapes is None else shapes
+    edges = networks.hsr_edges(pair_year, year)
+    degree = networks.hsr_degree(pair_year, cities["city_id"], year)
     pos = cities.set_index("city_id")[["lon", "lat"]]
-    served = pair_year[(pair_year["year"] == year) & (pair_year["hsr_lines"] > 0)
-                       & (pair_year["origin"] < pair_year["dest"])]
-    xs, ys = [], []
-    for o, d in zip(served["origin"], served["dest"]):
+    xs: list = []
+    ys: list = []
+    for o, d in zip(edges["origin"], edges["dest"]):
         xs += [pos.at[o, "lon"], pos.at[d, "lon"], None]
         ys += [pos.at[o, "lat"], pos.at[d, "lat"], None]
+    fig = go.Figure(_base_layer(shapes, set(), name="prefecture boundaries"))
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"HSR-connected pair ({len(edges):,})",
+                             line=dict(color=COLORS["connectivity_HSR"], width=1), opacity=0.55, hoverinfo="skip"))
+    classes = networks.degree_classes(degree.to_numpy())
+    palette = ["#9e9e9e"] + _palette("Reds", len(classes.categories) - 1, 0.45, 1.0)
+    codes = np.asarray(classes.codes)
+    for k, label in enumerate(classes.categories):
+        sub = cities[codes == k]
+        if sub.empty:
+            continue
+        text = [f"{e} {z}: {int(g)} HSR-connected cities" for e, z, g in
+                zip(sub["name_en"], sub["name_zh"], degree.reindex(sub["city_id"]))]
+        nice = "no HSR link" if label == "0" else f"HSR degree {label}"
+        fig.add_trace(go.Scatter(x=sub["lon"], y=sub["lat"], mode="markers", name=nice, text=text,
+                                 hovertemplate="%{text}<extra></extra>",
+                                 marker=dict(size=4 + 2 * k, color=palette[k], line=dict(color="white", width=0.6))))
+    title = f"HSR links and HSR degree, {year} ({len(edges):,} linked city pairs)"
+    return _map_layout(fig, title)
+
+
+def info_centrality_map(cities: pd.DataFrame, pair_year: pd.DataFrame, year: int,
+                        shapes: dict | None = None) -> go.Figure:
+    """Information-connectivity centrality of each city in ``year`` (ln of the search-index
+    strength, see :func:`intercity.networks.info_centrality`) in the study's classes."""
+    cent = networks.info_centrality(pair_year, cities["city_id"], year)
+    v = cent.to_numpy(float)
+    classes = networks.classify(v, networks.INFO_BREAKS, fmt="{:g}".format)
+    palette = _palette("Blues", len(classes.categories), 0.12, 1.0)
+    hover = [f"{e} {z}: centrality {x:.2f}" for e, z, x in zip(cities["name_en"], cities["name_zh"], v)]
+    title = f"Information centrality, {year} (study's classes)"
+    return _map_layout(class_map(cities.reset_index(drop=True), classes, palette, title, hover, shapes), title)
+
+
+# ----------------------------------------------------------------------------- charts
+
+def distance_rank_plot(by_rank: pd.DataFrame) -> go.Figure:
+    """Mean (solid) and median (dotted) distance of the destinations at each priority rank."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="HSR-connected pair",
-                             line=dict(color=COLORS["connectivity_HSR"], width=1), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=cities["lon"], y=cities["lat"], mode="markers", name="city",
-                             marker=dict(size=5, color="#444"), text=cities["name_en"],
-                             hovertemplate="%{text}<extra></extra>"))
-    return _map_layout(fig, f"City pairs connected by HSR, {year} ({len(served):,} pairs)")
+    for k, (period, sub) in enumerate(by_rank.groupby("period", sort=True)):
+        color = PERIOD_COLORS[k % len(PERIOD_COLORS)]
+        fig.add_trace(go.Scatter(x=sub["rank"].to_numpy(float), y=sub["mean_km"].to_numpy(float), mode="lines",
+                                 name=f"{period}, mean", line=dict(color=color, width=2)))
+        fig.add_trace(go.Scatter(x=sub["rank"].to_numpy(float), y=sub["median_km"].to_numpy(float), mode="lines",
+                                 name=f"{period}, median", line=dict(color=color, width=1, dash="dot")))
+    fig.update_layout(title=dict(text="Distance of destinations by priority rank", x=0.01), template="plotly_white",
+                      height=420, legend=dict(orientation="h", y=-0.2), margin=dict(l=60, r=20, t=50, b=40))
+    fig.update_xaxes(title="priority rank of the destination (1 = largest transfer sent)")
+    fig.update_yaxes(title="great-circle distance (km)", rangemode="tozero")
+    return fig
 
 
-def transfer_map(city_transfer: pd.DataFrame, period: str, value: str = "inflow") -> go.Figure:
-    """Transfer received (``inflow``) or net transfer of each city in one period, 10k yuan."""
-    sub = city_transfer[city_transfer["period"] == period]
-    v = sub[value].to_numpy(float)
-    signed = np.sign(v) * np.log10(1 + np.abs(v))
-    fig = go.Figure(go.Scatter(
-        x=sub["lon"], y=sub["lat"], mode="markers",
-        marker=dict(size=9, color=signed, colorscale="RdBu", cmid=0,
-                    colorbar=dict(title="sign x log10(1+|x|)")),
-        text=[f"{n}: {x:,.0f}" for n, x in zip(sub["name_en"], v)],
-        hovertemplate="%{text} (10k yuan)<extra></extra>"))
-    return _map_layout(fig, f"Industrial transfer {value} by city, {period}")
+def nearest_rank_plot(dist: pd.DataFrame) -> go.Figure:
+    """Share of origins whose nearest city gets each priority rank (binned), per period."""
+    fig = go.Figure()
+    for k, (period, sub) in enumerate(dist.groupby("period", sort=True)):
+        fig.add_trace(go.Bar(x=sub["bin"].tolist(), y=sub["share"].to_numpy(float), name=period,
+                             marker=dict(color=PERIOD_COLORS[k % len(PERIOD_COLORS)]),
+                             hovertemplate="rank %{x}: %{y:.1%} of origins<extra></extra>"))
+    fig.update_layout(title=dict(text="Priority rank of the nearest city", x=0.01), template="plotly_white",
+                      height=400, barmode="group", legend=dict(orientation="h", y=-0.2),
+                      margin=dict(l=60, r=20, t=50, b=40))
+    fig.update_xaxes(title="priority rank of the nearest city (bins)", type="category")
+    fig.update_yaxes(title="share of origins", tickformat=".0%")
+    return fig
 
 
 def histogram(values: pd.Series, title: str, xlabel: str, bins: int = 60) -> go.Figure:
@@ -77,22 +250,180 @@ def histogram(values: pd.Series, title: str, xlabel: str, bins: int = 60) -> go.
     return fig
 
 
-def tier_coefficients(results: pd.DataFrame, tiers: list[str], title: str) -> go.Figure:
-    """Coefficients with 90% confidence intervals by distance tier, one trace per
-    (regressor, gradient); ``results`` are the tidy rows of the tier models."""
+def _coef_plot(results: pd.DataFrame, tiers: list[str], series: dict[tuple[str, str], dict], title: str) -> go.Figure:
     fig = go.Figure()
-    offsets = {("connectivity_HSR", "down_gradient"): -0.15, ("connectivity_HSR", "up_gradient"): -0.05,
-               ("connectivity_I", "down_gradient"): 0.05, ("connectivity_I", "up_gradient"): 0.15}
-    for (reg, sample), off in offsets.items():
-        sub = results[(results["regressor"] == reg) & (results["sample"] == sample)].set_index("tier").reindex(tiers)
-        x = np.arange(len(tiers)) + off
+    n = len(series)
+    for j, ((reg, sample), style) in enumerate(series.items()):
+        key = "sample" if "sample" in results.columns else None
+        sub = results[(results["regressor"] == reg) & ((results[key] == sample) if key and sample else True)]
+        sub = sub.set_index("tier").reindex(tiers)
+        x = np.arange(len(tiers)) + (j - (n - 1) / 2) * 0.1
         fig.add_trace(go.Scatter(
-            x=x, y=sub["coef"], mode="markers", name=f"{LABELS[reg]}, {sample.replace('_', '-')}",
-            marker=dict(color=COLORS[reg], symbol="circle" if sample == "down_gradient" else "diamond", size=9),
-            error_y=dict(type="data", symmetric=False, array=sub["ci90_high"] - sub["coef"],
-                         arrayminus=sub["coef"] - sub["ci90_low"], color=COLORS[reg])))
+            x=x, y=sub["coef"].to_numpy(float), mode="markers", name=style["name"],
+            marker=dict(color=COLORS[reg], symbol=style.get("symbol", "circle"), size=9),
+            error_y=dict(type="data", symmetric=False, array=(sub["ci90_high"] - sub["coef"]).to_numpy(float),
+                         arrayminus=(sub["coef"] - sub["ci90_low"]).to_numpy(float), color=COLORS[reg])))
     fig.add_hline(y=0, line=dict(color="#888", dash="dot"))
-    fig.update_layout(title=title, template="plotly_white", height=440, legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(title=dict(text=title, x=0.01), template="plotly_white", height=440,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(l=60, r=20, t=50, b=40))
     fig.update_xaxes(tickvals=list(range(len(tiers))), ticktext=[f"{t} km" for t in tiers], title="distance tier")
     fig.update_yaxes(title="coefficient on IT (90% CI)")
     return fig
+
+
+def tier_coefficients(results: pd.DataFrame, tiers: list[str], title: str) -> go.Figure:
+    """Coefficients with 90% confidence intervals by distance tier, one trace per
+    (regressor, gradient); ``results`` are the tidy rows of the tier models."""
+    series = {(reg, sample): {"name": f"{LABELS[reg]}, {sample.replace('_', '-')}",
+                              "symbol": "circle" if sample == "down_gradient" else "diamond"}
+              for reg in ("connectivity_HSR", "connectivity_I") for sample in ("down_gradient", "up_gradient")}
+    return _coef_plot(results, tiers, series, title)
+
+
+def synergy_coefficients(results: pd.DataFrame, tiers: list[str],
+                         title: str = "Synergy model by distance tier (90% CI)") -> go.Figure:
+    """HSR, information and HSR x information coefficients of the synergy model by tier."""
+    series = {(reg, ""): {"name": LABELS[reg], "symbol": s} for reg, s in
+              (("connectivity_HSR", "circle"), ("connectivity_I", "diamond"), ("connectivity_double", "square"))}
+    return _coef_plot(results.drop(columns=["sample"], errors="ignore"), tiers, series, title)
+
+
+# ----------------------------------------------------------------------------- registry and display
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of the book: its div id, the notebook showing it, the figures function that
+    draws it, a title, alt text and caption (``str.format`` templates over :func:`show` fields)."""
+
+    id: str
+    notebook: str
+    function: str
+    title: str
+    alt: str
+    caption: str
+
+
+_Q = ("Classes: one for cities with a negative value, then quintiles of the positive values "
+      "(the deck's legend breaks for this map are not in its text).")
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("map-cities", "01_background", "city_map", "Cities of the sample",
+               "Map of China's prefecture-level boundaries with the {n} cities of the sample coloured by region.",
+               "Each city of the bundle, coloured by NBS region; grey: prefectures outside the sample."),
+    FigureSpec("map-transfer-p1", "01_background", "transfer_received_map",
+               "Industrial transfer received, {period}",
+               "Choropleth map of the industrial transfer each city received in {period}, in classes (negative, then quintiles).",
+               "Sum over origins of the transfer into each city (billion yuan), measured from the MRIO tables. " + _Q),
+    FigureSpec("map-transfer-p2", "01_background", "transfer_received_map",
+               "Industrial transfer received, {period}",
+               "Choropleth map of the industrial transfer each city received in {period}, in classes (negative, then quintiles).",
+               "As above, second period. " + _Q),
+    FigureSpec("map-beijing-p1", "01_background", "transfer_from_map", "Transfer received from Beijing, {period}",
+               "Choropleth map of the transfer each city received from Beijing in {period}; Beijing marked by a star.",
+               "Transfer from Beijing (110000) to each city (billion yuan). " + _Q),
+    FigureSpec("map-beijing-p2", "01_background", "transfer_from_map", "Transfer received from Beijing, {period}",
+               "Choropleth map of the transfer each city received from Beijing in {period}; Beijing marked by a star.",
+               "As above, second period. " + _Q),
+    FigureSpec("plot-distance-rank", "01_background", "distance_rank_plot",
+               "Distance against priority rank of destinations",
+               "Line chart of the mean and median distance of destinations against their priority rank, one pair "
+               "of lines per period.",
+               "Each origin's destinations ranked by the transfer it sends (1 = largest); great-circle distance "
+               "between city seats, averaged over origins at each rank."),
+    FigureSpec("plot-nearest-rank", "01_background", "nearest_rank_plot", "Priority rank of the nearest city",
+               "Bar chart of the share of origins whose nearest city gets each priority rank, per period.",
+               "For each origin, the rank its nearest city gets among its destinations; the first bar is the "
+               "probability that the nearest city is the first destination."),
+    FigureSpec("map-hsr-first", "01_background", "hsr_network", "HSR network and HSR degree, {year}",
+               "Map of HSR links between cities in {year}, cities sized and coloured by the number of cities "
+               "they are linked to.",
+               "Lines: city pairs (unordered) served by at least one HSR line; points: HSR degree in classes "
+               "(quantiles of the positive degrees)."),
+    FigureSpec("map-hsr-last", "01_background", "hsr_network", "HSR network and HSR degree, {year}",
+               "Map of HSR links between cities in {year}, cities sized and coloured by the number of cities "
+               "they are linked to.",
+               "As above, last MRIO year."),
+    FigureSpec("map-info-first", "01_background", "info_centrality_map",
+               "Information-connectivity centrality, {year}",
+               "Choropleth map of each city's information-connectivity centrality in {year}, in the study's classes.",
+               "ln(1 + sum over partners of the mean daily search index in both directions), in the class "
+               f"breaks of the study's legend ({', '.join(f'{e:g}' for e in networks.INFO_BREAKS)}; empty classes "
+               "stay in the legend). The sum runs over the cities of this build, so a build with fewer cities "
+               "has lower values."),
+    FigureSpec("map-info-last", "01_background", "info_centrality_map",
+               "Information-connectivity centrality, {year}",
+               "Choropleth map of each city's information-connectivity centrality in {year}, in the study's classes.",
+               "As above, last MRIO year."),
+    FigureSpec("hist-it", "02_measurement", "histogram", "Distribution of IT",
+               "Histogram of IT, the signed log of the transfer, over all pair-periods.",
+               "IT = sign(T) ln(1 + |T|), T in 10k yuan, for every ordered pair and period of the panel."),
+    FigureSpec("tier-plot", "06_distance", "tier_coefficients", "Effect on IT by distance tier",
+               "Dot plot of HSR and information coefficients with 90% confidence intervals in each distance "
+               "tier, down- and up-gradient.",
+               "Gradient models estimated within each great-circle distance tier; bars are 90% confidence "
+               "intervals (standard errors clustered as the banner says)."),
+    FigureSpec("synergy-plot", "06_distance", "synergy_coefficients", "Synergy model by distance tier",
+               "Dot plot of the HSR, information and HSR x information coefficients with 90% confidence "
+               "intervals in each distance tier.",
+               "Synergy model within each distance tier; a tier without a point did not identify that "
+               "coefficient. Bars are 90% confidence intervals."),
+)
+FIGURE_BY_ID = {f.id: f for f in FIGURES}
+
+_STYLE = ("<style>.intercity-figure{margin:1em 0;max-width:100%;overflow:hidden}.intercity-figure figcaption{font-size:.9em;color:#444}"
+          "@media print{.intercity-interactive{display:none}}"
+          "@media screen{img.intercity-static{display:none}}</style>")
+
+
+def source_line(study) -> str:
+    """"Data: ..." naming the bundle a figure was drawn from (source, parameter set, cities)."""
+    from intercity.report import SOURCE_TEXT
+
+    label = SOURCE_TEXT.get(study.source, (study.source, ""))[0]
+    return (f"Data: {label} ({study.source} bundle, parameter set {study.params.name}, "
+            f"{len(study.data.cities)} cities).")
+
+
+def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures", **fields) -> None:
+    """Display a registered figure: interactive plotly (fixed div id), alt text, a caption naming
+    the data source, and a static PNG written to ``static_dir/<id>.png`` (relative to the
+    notebook; shown when the page is printed and linked for download)."""
+    from IPython.display import HTML, Markdown, display
+
+    from intercity import report, staticfig
+
+    spec = FIGURE_BY_ID[fig_id]
+    alt, title, caption = (spec.alt.format(**fields), spec.title.format(**fields), spec.caption.format(**fields))
+    png = staticfig.save_png(fig, Path(static_dir) / f"{fig_id}.png").as_posix()
+    plot = report.figure(fig, fig_id).data
+    display(HTML(f'<figure class="intercity-figure">{_STYLE}<div class="intercity-interactive" role="img" '
+                 f'aria-label="{html.escape(alt)}">{plot}</div><figcaption><strong>{html.escape(title)}.</strong> '
+                 f'{html.escape(caption)} {html.escape(source_line(study))}</figcaption></figure>'))
+    display(Markdown(f"```{{image}} {png}\n:alt: {alt}\n:class: intercity-static\n:width: 100%\n```\n\n"
+                     f"<small>Static image: {{download}}`{fig_id}.png <{png}>`</small>"))
+
+
+def index(notebook_dir: Path | None = None) -> pd.DataFrame:
+    """The figure index: id, title, notebook, code cell (1-based, counting code cells) and
+    function, found by looking the id up in the notebook sources."""
+    notebook_dir = Path(notebook_dir or paths.NOTEBOOK_DIR)
+    rows = []
+    for f in FIGURES:
+        nb = nbformat.read(notebook_dir / f"{f.notebook}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        cells = [k for k, c in enumerate(code, start=1) if f'"{f.id}"' in c.source]
+        rows.append({"figure": f.id, "title": f.title.replace("{period}", "<period>").replace("{year}", "<year>"),
+                     "notebook": f.notebook, "code cell": cells[0] if cells else None,
+                     "function": f"figures.{f.function}"})
+    return pd.DataFrame(rows)
+
+
+def index_html(notebook_dir: Path | None = None) -> str:
+    """The figure index as an HTML table whose ids link to the figures in the book."""
+    body = "".join(
+        f'<tr><td style="white-space:nowrap"><a href="{r["notebook"]}.html#{r["figure"]}">{html.escape(r["figure"])}</a></td>'
+        f'<td>{html.escape(r["title"])}</td><td>{html.escape(r["notebook"])}</td>'
+        f'<td>{"" if pd.isna(r["code cell"]) else int(r["code cell"])}</td>'
+        f'<td><code>{html.escape(r["function"])}</code></td></tr>'
+        for r in index(notebook_dir).to_dict("records"))
+    return ('<table class="table intercity-table"><thead><tr><th>figure</th><th>title</th><th>notebook</th>'
+            f"<th>code cell</th><th>function</th></tr></thead><tbody>{body}</tbody></table>")

@@ -1,0 +1,169 @@
+"""Static PNG copies of the book's plotly figures, drawn with matplotlib (no browser needed).
+
+Covers what :mod:`intercity.figures` uses: scatter traces (markers, lines, ``fill="toself"``
+polygons separated by ``None``), error bars, bars, histograms, horizontal reference lines, axis
+titles, ranges, tick labels and an equal-aspect (``scaleanchor``) map frame. Traces with
+``meta == "interactive-only"`` are skipped. Output is deterministic (no timestamps in the PNG).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as FilePath
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path
+from matplotlib.figure import Figure
+
+_SYMBOLS = {"circle": "o", "diamond": "D", "square": "s", "star": "*", "triangle-up": "^", "x": "x",
+            "cross": "P"}
+_DASH = {"dot": ":", "dash": "--", "dashdot": "-.", "solid": "-", None: "-"}
+
+
+def _color(c):
+    """Plotly colour strings ("rgb(1, 2, 3)", "rgba(...)", "#hex", names) as matplotlib colours."""
+    if isinstance(c, str) and c.startswith("rgb"):
+        nums = [float(v) for v in c[c.index("(") + 1:c.index(")")].split(",")]
+        rgb = [v / 255 for v in nums[:3]]
+        return tuple(rgb + ([nums[3]] if len(nums) > 3 else []))
+    if isinstance(c, (list, tuple)) and c and isinstance(c[0], str):
+        return [_color(v) for v in c]
+    return c
+
+
+def _segments(xs, ys) -> list[np.ndarray]:
+    """Split coordinate lists at ``None``/NaN into arrays of shape (n, 2)."""
+    x = np.array([np.nan if v is None else v for v in xs], float)
+    y = np.array([np.nan if v is None else v for v in ys], float)
+    gap = ~np.isfinite(x) | ~np.isfinite(y)
+    out, start = [], 0
+    for k in np.flatnonzero(gap).tolist() + [len(x)]:
+        if k - start >= 2:
+            out.append(np.column_stack([x[start:k], y[start:k]]))
+        start = k + 1
+    return out
+
+
+def _text(title) -> str:
+    return "" if title is None or title.text is None else str(title.text).replace("<br>", "\n")
+
+
+def _scatter(ax, t) -> None:
+    name = t.name if t.showlegend is not False and t.name else None
+    mode = t.mode or "lines+markers"
+    xs, ys = list(t.x if t.x is not None else []), list(t.y if t.y is not None else [])
+    opacity = 1.0 if t.opacity is None else float(t.opacity)
+    if t.fill == "toself":
+        rings = _segments(xs, ys)
+        fc = _color(t.fillcolor or (t.line.color if t.line and t.line.color else "#999"))
+        ec = _color(t.line.color if t.line and t.line.color else "white")
+        if not rings:  # an empty class: legend entry only
+            if name:
+                ax.fill([], [], facecolor=fc, edgecolor=ec, label=name)
+            return
+        lw = 0.0 if not t.line or t.line.width is None else float(t.line.width) * 0.6
+        # one compound path, non-zero winding: counter-clockwise holes stay empty, as in plotly
+        path = Path.make_compound_path(*[Path(r, closed=False) for r in rings])
+        ax.add_patch(PathPatch(path, facecolor=fc, edgecolor=ec, linewidth=lw, alpha=opacity, label=name,
+                               zorder=1))
+        ax.update_datalim(np.vstack(rings))
+        return
+    if "lines" in mode:
+        color = _color(t.line.color if t.line and t.line.color else "#444")
+        width = float(t.line.width) * 0.75 if t.line and t.line.width is not None else 1.5
+        dash = _DASH.get(t.line.dash if t.line else None, "-")
+        segs = _segments(xs, ys)
+        for k, s in enumerate(segs):
+            ax.plot(s[:, 0], s[:, 1], color=color, lw=width, ls=dash, alpha=opacity, zorder=2,
+                    label=name if k == 0 and "markers" not in mode else None)
+    if "markers" in mode:
+        m = t.marker
+        color = _color(m.color if m and m.color is not None else "#444")
+        if not isinstance(color, (str, tuple)):
+            color = list(color)
+        size = m.size if m and m.size is not None else 6
+        size = (np.asarray(size, float) * 0.75) ** 2 if not np.isscalar(size) else (float(size) * 0.75) ** 2
+        marker = _SYMBOLS.get(m.symbol if m else None, "o")
+        x = np.array([np.nan if v is None else v for v in xs], float)
+        y = np.array([np.nan if v is None else v for v in ys], float)
+        edge = _color(m.line.color) if m and m.line and m.line.color else "none"
+        colour = {"color": color} if isinstance(color, (str, tuple)) else {"c": color}
+        ax.scatter(x, y, s=size, marker=marker, alpha=opacity if m.opacity is None else float(m.opacity),
+                   edgecolors=edge, linewidths=0.5, zorder=3, label=name, **colour)
+        err = t.error_y
+        if err is not None and err.array is not None:
+            up = np.asarray(err.array, float)
+            down = np.asarray(err.arrayminus if err.arrayminus is not None else err.array, float)
+            ax.errorbar(x, y, yerr=[down, up], fmt="none", ecolor=_color(err.color) or color, elinewidth=1, capsize=3,
+                        zorder=2)
+
+
+def _bar(ax, t, offset: float, width: float) -> None:
+    x = np.arange(len(t.x)) + offset if not np.issubdtype(np.asarray(t.x).dtype, np.number) else np.asarray(t.x, float) + offset
+    ax.bar(x, np.asarray(t.y, float), width=width, color=_color(t.marker.color) if t.marker else None, label=t.name)
+
+
+def save_png(fig, path: str | FilePath, width_in: float = 8.0, dpi: int = 100) -> FilePath:
+    """Draw ``fig`` (a plotly Figure) with matplotlib into ``path`` (PNG); returns the path."""
+    lay = fig.layout
+    height_px = lay.height or 450
+    is_map = lay.yaxis.scaleanchor is not None
+    mfig = Figure(figsize=(width_in, max(3.0, height_px / 100 * (0.95 if is_map else 0.9))), dpi=dpi)
+    FigureCanvasAgg(mfig)
+    ax = mfig.add_subplot(1, 1, 1)
+    bars = [t for t in fig.data if t.type == "bar" and t.visible is not False]
+    width = 0.8 / max(1, len(bars))
+    categories: list = []
+    for t in fig.data:
+        if t.visible is False or t.meta == "interactive-only":
+            continue
+        if t.type == "scatter":
+            _scatter(ax, t)
+        elif t.type == "bar":
+            k = bars.index(t)
+            if not np.issubdtype(np.asarray(t.x).dtype, np.number):
+                categories = list(t.x)
+            _bar(ax, t, (k - (len(bars) - 1) / 2) * width, width)
+        elif t.type == "histogram":
+            ax.hist(np.asarray(t.x, float), bins=t.nbinsx or 50, color=_color(t.marker.color) if t.marker else None,
+                    label=t.name)
+    if categories:
+        ax.set_xticks(range(len(categories)), categories)
+    for shape in lay.shapes or ():
+        if shape.type == "line" and shape.xref == "x domain":
+            ax.axhline(shape.y0, color=_color(shape.line.color) or "#888", ls=_DASH.get(shape.line.dash, "-"), lw=1)
+    suffix = lay.xaxis.ticksuffix, lay.yaxis.ticksuffix
+    if suffix[0] or suffix[1]:
+        from matplotlib.ticker import FormatStrFormatter
+        ax.xaxis.set_major_formatter(FormatStrFormatter(f"%g{suffix[0] or ''}"))
+        ax.yaxis.set_major_formatter(FormatStrFormatter(f"%g{suffix[1] or ''}"))
+    ax.set_xlabel(_text(lay.xaxis.title))
+    ax.set_ylabel(_text(lay.yaxis.title))
+    if lay.xaxis.tickvals is not None:
+        ax.set_xticks(list(lay.xaxis.tickvals), list(lay.xaxis.ticktext or lay.xaxis.tickvals))
+    if lay.xaxis.range is not None:
+        ax.set_xlim(*lay.xaxis.range)
+    if lay.yaxis.range is not None:
+        ax.set_ylim(*lay.yaxis.range)
+    if lay.xaxis.type == "log":
+        ax.set_xscale("log")
+    if is_map:
+        ax.set_aspect(1.0 / float(lay.yaxis.scaleratio or 1.0))
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    else:
+        ax.autoscale_view()
+        ax.grid(True, color="#e5e5e5", lw=0.6)
+        ax.set_axisbelow(True)
+    ax.set_title(_text(lay.title), fontsize=11, loc="left")
+    handles, labels = ax.get_legend_handles_labels()
+    if handles and lay.showlegend is not False:
+        below = -0.06 if is_map else -0.16
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, below), ncol=min(4, len(labels)),
+                  fontsize=8, frameon=False)
+    mfig.tight_layout()
+    path = FilePath(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mfig.savefig(path, format="png", metadata={"Software": None})
+    return path
