@@ -167,9 +167,39 @@ def _code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def cache_key(params: Params) -> str:
-    """Directory name of the cached bundle for these parameters and this code."""
-    return f"{params.data_source}-{digest({'data': params.data_key(), 'code': _code_digest()})}"
+def _inputs_digest(source: str) -> str:
+    """sha256 of the input files' manifest for file-based sources (its rows carry each file's
+    sha256), so new input files give a new cache key; empty for the synthetic world."""
+    if source != "public":
+        return ""
+    from intercity.sources import fetch
+
+    return hashlib.sha256(fetch.MANIFEST.read_bytes()).hexdigest()[:16]
+
+
+def cache_key(params: Params, source: str | None = None) -> str:
+    """Directory name of the cached bundle for these parameters, inputs and this code."""
+    source = source or params.data_source
+    key = {**params.data_key(), "data_source": source}
+    return f"{source}-{digest({'data': key, 'code': _code_digest(), 'inputs': _inputs_digest(source)})}"
+
+
+def resolve_source(params: Params) -> tuple[str, str]:
+    """The concrete source for ``params`` and a sentence saying how it was chosen.
+
+    ``auto`` fetches the public files (copy from the mirror, else download; every file
+    checksum-verified) and resolves to ``public`` when that succeeds, else to ``synthetic``.
+    """
+    if params.data_source != "auto":
+        return params.data_source, ""
+    from intercity.sources import fetch
+
+    try:
+        fetch.fetch()
+    except Exception as err:  # any failure to have the files means: fall back, and say why
+        return "synthetic", (f"data_source 'auto' fell back to the synthetic world: the public "
+                             f"input files could not be had ({err})")
+    return "public", "data_source 'auto' resolved to the public source: every input file was found and verified"
 
 
 def _save_mrio(path: Path, m: StructuredMRIO | DenseMRIO) -> None:
@@ -223,12 +253,14 @@ def load_cached(directory: Path) -> StudyData:
     return StudyData(source=info["source"], mrio=mrio, extras=extras, meta=info["meta"], **tables)
 
 
-def build(params: Params) -> StudyData:
-    """Build the bundle from its source (no cache)."""
-    if params.data_source == "synthetic":
+def build(params: Params, source: str | None = None) -> StudyData:
+    """Build the bundle from its source (no cache); ``source`` overrides ``params.data_source``
+    (used once ``auto`` is resolved)."""
+    source = source or params.data_source
+    years = list(range(min(params.mrio_years) - 1, max(params.mrio_years) + 1))
+    if source == "synthetic":
         from intercity.sources import synthetic
 
-        years = list(range(min(params.mrio_years) - 1, max(params.mrio_years) + 1))
         raw = synthetic.generate(params.n_cities, params.seed, years, list(params.periods),
                                  params.mrio_years)
         return validate(StudyData(
@@ -236,14 +268,30 @@ def build(params: Params) -> StudyData:
             pair_year=raw["pair_year"], mrio=raw["mrio"], ledger=raw["ledger"],
             extras={"hsr_lines": raw["hsr_lines"]},
             meta={"knobs": raw["knobs"], "n_cities": params.n_cities, "seed": params.seed}))
-    raise BundleError(f"data_source '{params.data_source}' has no builder")
+    if source == "public":
+        from intercity.sources import public
+
+        raw = public.build(None if params.scale == 1 else params.n_cities, params.seed, years,
+                           list(params.periods), params.mrio_years)
+        return validate(StudyData(
+            source="public", cities=raw["cities"], city_year=raw["city_year"],
+            pair_year=raw["pair_year"], mrio=raw["mrio"], ledger=raw["ledger"],
+            extras={"hsr_lines": raw["hsr_lines"]}, meta=raw["meta"]))
+    raise BundleError(f"data_source '{source}' has no builder")
 
 
 def load(params: Params, cache_dir: Path | None = None, refresh: bool = False) -> StudyData:
-    """The bundle for ``params``: from the cache when present, else built and cached."""
-    directory = Path(cache_dir or paths.CACHE_DIR) / cache_key(params)
+    """The bundle for ``params``: from the cache when present, else built and cached.
+
+    ``auto`` is resolved first (:func:`resolve_source`); the bundle's ``meta["resolution"]``
+    says what was chosen and why, and the book shows it.
+    """
+    source, note = resolve_source(params)
+    directory = Path(cache_dir or paths.CACHE_DIR) / cache_key(params, source)
     if directory.joinpath("meta.json").is_file() and not refresh:
-        return load_cached(directory)
-    b = build(params)
-    save(b, directory)
+        b = load_cached(directory)
+    else:
+        b = build(params, source)
+        save(b, directory)
+    b.meta["resolution"] = note
     return b

@@ -1,5 +1,5 @@
-"""Command line: ``python -m intercity build --params FILE [--only NOTEBOOK] [--out DIR]``
-and ``python -m intercity data prepare --params FILE``."""
+"""Command line: ``python -m intercity build --params FILE [--only NOTEBOOK] [--out DIR]``,
+``python -m intercity data prepare --params FILE`` and ``python -m intercity data fetch``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,22 @@ def main(argv: list[str] | None = None) -> int:
     dsub = d.add_subparsers(dest="action", required=True)
     prep = dsub.add_parser("prepare", help="build (or reuse) the cached bundle and transfers")
     prep.add_argument("--params", required=True)
+    fet = dsub.add_parser("fetch", help="copy (mirror) or download the public input files, sha256-checked")
+    fet.add_argument("--mirror", help="folder holding the files (default: $INTERCITY_DATA_MIRROR or ../shared/data)")
+    fet.add_argument("--dest", help="where to put them (default: data/raw)")
+    fet.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     args = ap.parse_args(argv)
+    if args.command == "data" and args.action == "fetch":
+        from intercity.sources import fetch
+
+        try:
+            done = fetch.fetch(args.dest, args.mirror, allow_download=not args.no_download)
+        except fetch.FetchError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for path, action in done.items():
+            print(f"{action:>10}  {path}")
+        return 0
     if args.command == "build":
         from intercity.runner import main_build
 

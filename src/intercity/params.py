@@ -16,8 +16,10 @@ from typing import Any, Mapping
 
 import yaml
 
-#: Data sources the build knows. ``synthetic`` is the embedded default.
-DATA_SOURCES: tuple[str, ...] = ("synthetic",)
+#: Data sources the build knows. ``synthetic`` needs nothing but the installed packages;
+#: ``public`` reads the real public inputs of ``data/manifest.csv``; ``auto`` resolves to
+#: ``public`` when those files can be had (mirror or download) and to ``synthetic`` otherwise.
+DATA_SOURCES: tuple[str, ...] = ("synthetic", "public", "auto")
 #: Clustering conventions for standard errors.
 CLUSTERS: tuple[str, ...] = ("pair", "twoway")
 #: Number of cities in the study's sample (273 x 272 = 74,256 ordered pairs).

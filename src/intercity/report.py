@@ -18,8 +18,12 @@ SOURCE_TEXT = {
     "synthetic": ("SYNTHETIC data", "real city names and coordinates; every statistic, the HSR "
                   "rollout, the search index and the MRIO tables are synthetic (seeded), calibrated to "
                   "the study's descriptive statistics. Numbers on this page say nothing about China."),
-    "public": ("PUBLIC data", "real public inputs (Baidu index, national IO tables, rail lines, "
-               "yearbooks) with a regionalised city MRIO standing in for CEADs; imputed values flagged."),
+    "public": ("PUBLIC data", "real public inputs: the Baidu city-to-city search index, HSR lines "
+               "with opening dates (partial: key stations only), yearbook and GDP/FDI/population "
+               "panels; variables no public file has are imputed and flagged per value (see the data "
+               "realism table in *Measurement*). The city MRIO is NOT the CEADs table: it is a stand-in "
+               "built from the national 42-sector IO tables, regionalised with city sector structure "
+               "and a distance-gravity trade model."),
     "ceads": ("CEADs tables", "the user's copy of the CEADs city MRIO with their panel files."),
 }
 
@@ -32,7 +36,9 @@ def source_banner(study) -> Markdown:
     md = (f"```{{admonition}} Built on {label}\n:class: {'warning' if study.source == 'synthetic' else 'note'}\n"
           f"{text}\n\nParameter set `{p.name}`: {n} cities, {n * (n - 1):,} ordered pairs x "
           f"{len(p.periods)} periods = {len(study.panel):,} panel rows; seed {p.seed}; "
-          f"standard errors clustered by {'pair' if p.cluster == 'pair' else 'origin and destination'}.\n```")
+          f"standard errors clustered by {'pair' if p.cluster == 'pair' else 'origin and destination'}."
+          + (f"\n\n{study.data.meta['resolution']}." if study.data.meta.get("resolution") else "")
+          + "\n```")
     return Markdown(md)
 
 
@@ -134,3 +140,31 @@ def glue_effects(compared: pd.DataFrame, table_name: str) -> None:
     for r in compared[compared["table"] == table_name].itertuples():
         glue(f"{table_name}_{r.column}_ours", effect_words(r.coef, r.p))
         glue(f"{table_name}_{r.column}_pub", f"{r.published_coef:g}{r.published_stars}")
+
+
+def data_realism(data) -> pd.DataFrame:
+    """For each variable of the bundle: real, partial, imputed or synthetic, with coverage.
+
+    Coverage counts the values by provenance (``prov_<variable>`` columns); a variable is
+    "real" when every value is observed, "partial" when some are interpolated or imputed,
+    "imputed" when none is observed, "synthetic" when generated. The source's own note on the
+    variable (``meta["variables"]``) is shown where it has one.
+    """
+    meta = data.meta if isinstance(data.meta, dict) else {}
+    notes = dict(meta.get("variables", {}))
+    incomplete = {}  # observed values that the source itself says are incomplete
+    if meta.get("hsr", {}).get("missing"):
+        incomplete["hsr_lines"] = f"observed lines; missing: {meta['hsr']['missing']}"
+    rows = []
+    for table, frame in (("city_year", data.city_year), ("pair_year", data.pair_year)):
+        for col in [c for c in frame.columns if c.startswith("prov_")]:
+            var = col[len("prov_"):]
+            shares = frame[col].astype(str).value_counts(normalize=True)
+            obs = shares.get("observed", 0.0)
+            status = ("synthetic" if shares.get("synthetic", 0.0) > 0 else "imputed" if obs == 0.0
+                      else "real" if obs == 1.0 and var not in incomplete else "partial")
+            rows.append({"variable": var, "table": table, "status": status,
+                         **{f"% {k}": 100 * shares.get(k, 0.0)
+                            for k in ("observed", "interpolated", "imputed", "synthetic")},
+                         "note": incomplete.get(var, notes.get(var, ""))})
+    return pd.DataFrame(rows)
