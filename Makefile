@@ -37,6 +37,7 @@ test: setup ## unit tests, nbval on ci-scale notebooks, ci-scale book build
 bench: setup ## timings of the stages, written as JSON to benchmarks/results/
 	$(PY) benchmarks/pipeline.py --params params/default.yaml --out benchmarks/results/pipeline.json
 	$(PY) benchmarks/measurement.py --out benchmarks/results/measurement.json
+	$(PY) benchmarks/models.py --params params/default.yaml --out benchmarks/results/models.json
 
 clean:
 	rm -rf _build book/*.ipynb book/figures results data/processed _static/plotly.min.js

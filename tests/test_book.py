@@ -54,7 +54,7 @@ def test_book_builds_with_warnings_as_errors_and_offline(staged, book_build):
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     html = staged / "_build" / "html"
     assert (html / "index.html").is_file()
-    for stem in [p.stem for p in paths.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")] + ["intro"]:
+    for stem in [p.stem for p in paths.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")]:
         assert (html / "book" / f"{stem}.html").is_file(), stem
     remote = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=[\"'](?:https?:)?//", re.I)
     offenders = [f.name for f in html.rglob("*.html") if remote.search(f.read_text(encoding="utf-8"))]

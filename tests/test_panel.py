@@ -29,7 +29,7 @@ def test_controls_belong_to_each_end(ci_study):
     for end, suffix in (("origin", "_i"), ("dest", "_j")):
         city = cy[(cy["city_id"] == row[end]) & cy["year"].between(2015, 2017)]
         assert np.isclose(row["edl" + suffix], city["gdp_per_capita"].mean())
-        assert np.isclose(row["factor_labor" + suffix], np.log(city["employment"].mean()))
+        assert np.isclose(row["factor_labor" + suffix], city["employment"].mean() / city["population"].mean())
     assert row["down_gradient"] == int(row["edl_i"] > row["edl_j"])
 
 

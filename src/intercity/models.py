@@ -3,9 +3,18 @@
 Every model of the study is  Y_ijt = b X_ijt + a1 C_it + a2 C_jt + mu_ij + eta_t + e_ijt  on the
 pair panel (:mod:`intercity.panel`): pair fixed effects (``pair_id``) and period fixed effects,
 standard errors clustered by pair (the study) or by origin and destination ("twoway").
-Singleton pairs are kept (``fixef_rm="none"``), as the study's sample sizes imply. The small-sample
-correction is pyfixest's default (as Stata's reghdfe: fixed effects nested in the clusters are not
-counted), stated in the book.
+Singleton pairs are kept (``fixef_rm="none"``), as the study's sample sizes imply.
+
+Small-sample convention (:data:`SSC`, passed explicitly to every fit; as Stata's reghdfe and R's
+fixest): the cluster-robust (CRV1) variance is  V = G/(G-1) * (N-1)/(N-K) * B M B  with B the
+inverse of the within-transformed regressors' cross-product, M the sum over clusters of the
+outer products of their scores, G the number of clusters (twoway: the smaller of the origin and
+destination counts) and K = regressors + (periods - 1) + 1: the pair effects, nested in the
+clusters, are not counted (``k_fixef="nonnested"``). p values and confidence intervals use a t
+distribution with G - 1 degrees of freedom. Counting all pair effects as well (``k_fixef="full"``,
+as Stata's areg or explicit dummies) would multiply the standard errors by
+sqrt((N-K)/(N-K-pairs+1)), about 1.41 on this two-period panel; pair-clustered variances are
+consistent as the number of pairs grows without that factor.
 
 Mechanism tables: the outcome ``factor_*`` is the ORIGIN city's factor (``factor_*_i``); the
 "developed" columns keep the pairs whose origin is the richer city (down-gradient), so they
@@ -102,9 +111,23 @@ def sample_rows(panel: pd.DataFrame, sample: str, tier: str = "") -> pd.DataFram
     return panel.loc[mask]
 
 
+#: The small-sample correction of every fit (see the module docstring).
+SSC: dict = pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True, G_df="min")
+#: Clustering name -> pyfixest vcov argument.
+VCOV: dict[str, dict[str, str]] = {"pair": {"CRV1": "pair_id"}, "twoway": {"CRV1": "origin+dest"}}
+
+
+def areg_se_factor(nobs: int, n_pairs: int, k: int) -> float:
+    """How much larger a pair-clustered SE is when every pair effect is counted (areg, dummies;
+    ``k_fixef="full"``) than under :data:`SSC`: sqrt((N-K)/(N-K-pairs+1)), K as in the docstring."""
+    return float(np.sqrt((nobs - k) / (nobs - k - n_pairs + 1)))
+
+
 def vcov_for(cluster: str) -> dict[str, str]:
     """pyfixest vcov argument: clustered by pair, or two-way by origin and destination."""
-    return {"CRV1": "pair_id"} if cluster == "pair" else {"CRV1": "origin+dest"}
+    if cluster not in VCOV:
+        raise ValueError(f"unknown cluster {cluster!r}; known: {sorted(VCOV)}")
+    return VCOV[cluster]
 
 
 def stars(p: float) -> str:
@@ -138,7 +161,14 @@ def _tidy_one(spec: Spec, fit, cluster: str) -> dict:
 
 def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair") -> pd.DataFrame:
     """Fit every spec; specs sharing sample, tier, regressors and controls share one pyfixest call
-    (multiple-estimation syntax ``Y1 + Y2 ~ X | FE``), so the demeaning is done once for them."""
+    (multiple-estimation syntax ``Y1 + Y2 ~ X | FE``). Every fit: pair and period effects,
+    :data:`SSC`, singletons kept.
+
+    Measured at full scale (benchmarks/models.py): pyfixest 0.60's cost is per model (model
+    matrix, demeaning, vcov), so sharing more (``sw()`` steps, merging samples that select the same
+    rows, one model for the three synergy columns) gave no measurable gain and is not done.
+    """
+    vcov = vcov_for(cluster)
     groups: dict[tuple, list[Spec]] = {}
     for s in specs:
         groups.setdefault((s.sample, s.tier, s.regressors, s.controls), []).append(s)
@@ -152,13 +182,15 @@ def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair") -> 
             warnings.filterwarnings("ignore", message=r"(?s).*dropped due to multicollinearity")
             # adjusted R2 is undefined when pair effects exhaust the degrees of freedom (tiny samples)
             warnings.filterwarnings("ignore", message="divide by zero", category=RuntimeWarning)
+            # a two-way clustered variance can be negative in tiny samples: its SE is then NaN
+            warnings.filterwarnings("ignore", message="invalid value encountered in sqrt", category=RuntimeWarning)
             # pyfixest 0.60 calls pandas methods with inplace=, deprecated in pandas 3.1
             warnings.filterwarnings("ignore", message="The inplace keyword")
-            fit = pf.feols(fml, data, vcov=vcov_for(cluster), fixef_rm="none", copy_data=False,
+            fit = pf.feols(fml, data, vcov=vcov, ssc=SSC, fixef_rm="none", copy_data=False,
                            store_data=False, lean=False)
-        fits = {m._depvar: m for m in fit.all_fitted_models.values()} if hasattr(fit, "all_fitted_models") else {fit._depvar: fit}
-        for m in members:
-            rows.append(_tidy_one(m, fits[DEPENDENT_COLUMN.get(m.dependent, m.dependent)], cluster))
+            fits = {m._depvar: m for m in fit.all_fitted_models.values()} if hasattr(fit, "all_fitted_models") else {fit._depvar: fit}
+            for m in members:  # standard errors are computed here, on first access
+                rows.append(_tidy_one(m, fits[DEPENDENT_COLUMN.get(m.dependent, m.dependent)], cluster))
     return pd.DataFrame(rows)
 
 

@@ -10,7 +10,8 @@ Variables (i = origin, j = destination; ``_i`` / ``_j`` suffixes for city variab
 - connectivity_double: connectivity_HSR x connectivity_I (the synergy term).
 - controls: edl (GDP per capita, 10k yuan), ul (urbanisation), fil (FDI / GDP), hcl (college
   students / population), ftl (trade / GDP), gel (government expenditure / GDP).
-- mechanism outcomes (logs): factor_labor = ln employment, factor_fcapital = ln fixed assets,
+- mechanism outcomes: factor_labor = employed workers / resident population (the deck's
+  definition, a ratio), and in logs factor_fcapital = ln fixed assets,
   factor_ccapital = ln liquid assets, factor_flc = ln(fixed assets / employment),
   factor_clc = ln(liquid assets / employment), factor_tech = ln(1 + patents).
 - down_gradient: 1 if edl_i > edl_j in the period (else up-gradient); down_gradient_pop: the same
@@ -57,7 +58,7 @@ def city_period(bundle: StudyData, periods: tuple[tuple[int, int], ...]) -> pd.D
     for short, long in _CONTROL_SOURCE.items():
         out[short] = cp[long]
     out["pop"] = cp["population"]
-    out["factor_labor"] = np.log(cp["employment"])
+    out["factor_labor"] = cp["employment"] / cp["population"]
     out["factor_fcapital"] = np.log(cp["fixed_assets"])
     out["factor_ccapital"] = np.log(cp["liquid_assets"])
     out["factor_flc"] = np.log(cp["fixed_assets"] / cp["employment"])

@@ -168,3 +168,14 @@ def data_realism(data) -> pd.DataFrame:
                             for k in ("observed", "interpolated", "imputed", "synthetic")},
                          "note": incomplete.get(var, notes.get(var, ""))})
     return pd.DataFrame(rows)
+
+
+def search_direction_text(data) -> str:
+    """One sentence on which city of a pair searches which in ``baidu_index`` and on what evidence."""
+    sd = data.meta.get("search_direction") if isinstance(data.meta, dict) else None
+    if not sd:
+        return ("In the synthetic world the index is generated as searches by users in the origin "
+                "about the destination (origin -> destination), by construction.")
+    evidence = ", ".join(f"{k} {v:.2f}" for k, v in sd.items() if isinstance(v, float))
+    return (f"Convention: {sd.get('convention', '')}. Established from the data: "
+            f"{sd.get('verdict', '')} ({evidence}).")

@@ -20,7 +20,7 @@ import nbformat
 import papermill as pm
 
 from intercity import params as params_mod
-from intercity import models, paths, pipeline
+from intercity import models, paths, pipeline, scorecard
 
 logging.getLogger("papermill").setLevel(logging.WARNING)
 
@@ -82,6 +82,7 @@ def write_results(study: pipeline.Study, directory: Path) -> list[Path]:
     outputs = {
         "models.csv": models.compare_published(estimates),
         "models_all.csv": estimates,
+        "scorecard.csv": scorecard.scorecard(estimates, scorecard.region_net(study.city_transfer(), study.data.cities)),
         "bundle_summary.csv": study.data.summary(),
         "ledger.csv": study.ledger,
         "city_transfer.csv": study.city_transfer(),
