@@ -14,16 +14,13 @@ rounding). Wall-clock seconds vary by +-20% on a shared 2-vCPU machine; CPU seco
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import resource
 import time
-from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 _t0 = time.perf_counter()
+import _report  # noqa: E402  (benchmarks/_report.py)
 from intercity import models, params, pipeline  # noqa: E402  (pyfixest is imported here)
 
 IMPORT_S = time.perf_counter() - _t0
@@ -83,14 +80,8 @@ def main() -> None:
         "one_call_per_model_s": round(one_by_one_s, 3), "one_call_per_model_cpu_s": round(one_by_one_cpu_s, 3),
         "grouped_vs_one_by_one_max_rel_diff": _max_rel_diff(grouped, pd.concat(single, ignore_index=True)),
         "target_s": TARGET_S, "meets_target": bool(best + first_s - again_s < TARGET_S),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "machine": platform.platform(),
-        "cpus": os.cpu_count(),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    _report.write(result, args.out)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,14 @@ Uses a temporary cache folder, so every stage is computed, then times a second, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import _report  # noqa: E402  (benchmarks/_report.py)
 from intercity import params, pipeline  # noqa: E402
 
 
@@ -44,14 +42,8 @@ def main() -> None:
         "cold_total_s": round(cold_total, 3), "models_cold_s": round(models_cold, 3),
         "warm_total_s": round(warm_total, 3),
         "dense_check_s": round(float(cold.checks["dense_seconds"].max()), 3),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "machine": platform.platform(),
-        "cpus": os.cpu_count(),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    _report.write(result, args.out)
 
 
 if __name__ == "__main__":

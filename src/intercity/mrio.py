@@ -99,8 +99,28 @@ def _ids(values) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
 
 
+class _CitySectorSystem:
+    """Shared by both forms: ids become ``str`` tuples, the arrays named in ``_ARRAYS`` float64."""
+
+    _ARRAYS: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cities", _ids(self.cities))
+        object.__setattr__(self, "sectors", _ids(self.sectors))
+        for name in self._ARRAYS:
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+
+    @property
+    def n_cities(self) -> int:
+        return len(self.cities)
+
+    @property
+    def n_sectors(self) -> int:
+        return len(self.sectors)
+
+
 @dataclass(frozen=True)
-class StructuredMRIO:
+class StructuredMRIO(_CitySectorSystem):
     """Chenery-Moses MRIO: national technical coefficients x inter-city trade shares.
 
     Attributes
@@ -124,23 +144,11 @@ class StructuredMRIO:
     shares: np.ndarray
     final_demand: np.ndarray
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "cities", _ids(self.cities))
-        object.__setattr__(self, "sectors", _ids(self.sectors))
-        for name in ("a_nat", "shares", "final_demand"):
-            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float64))
-
-    @property
-    def n_cities(self) -> int:
-        return len(self.cities)
-
-    @property
-    def n_sectors(self) -> int:
-        return len(self.sectors)
+    _ARRAYS = ("a_nat", "shares", "final_demand")
 
 
 @dataclass(frozen=True)
-class DenseMRIO:
+class DenseMRIO(_CitySectorSystem):
     """Full city x sector system, as the CEADs city tables are distributed.
 
     Attributes
@@ -163,19 +171,7 @@ class DenseMRIO:
     F: np.ndarray
     x: np.ndarray
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "cities", _ids(self.cities))
-        object.__setattr__(self, "sectors", _ids(self.sectors))
-        for name in ("Z", "F", "x"):
-            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float64))
-
-    @property
-    def n_cities(self) -> int:
-        return len(self.cities)
-
-    @property
-    def n_sectors(self) -> int:
-        return len(self.sectors)
+    _ARRAYS = ("Z", "F", "x")
 
     @property
     def A(self) -> np.ndarray:
