@@ -72,8 +72,8 @@ class StudyData:
             ("years of city and pair data", f"{years[0]}-{years[-1]}"),
             ("MRIO years", ", ".join(str(y) for y in sorted(self.mrio))),
             ("sectors", len(next(iter(self.mrio.values())).sectors)),
-            ("cities dropped (ledger)", int((self.ledger["kind"] == "city").sum())),
-            ("pairs dropped (ledger)", int((self.ledger["kind"] == "pair").sum())),
+            ("ledger entries on cities (dropped or unmatched names)", int((self.ledger["kind"] == "city").sum())),
+            ("ledger entries on pairs and lines", int((self.ledger["kind"] == "pair").sum())),
         ]
         return pd.DataFrame(rows, columns=["quantity", "value"]).astype({"value": str})
 

@@ -115,8 +115,7 @@ def build(params_file: str | Path, only: str | None = None, out_dir: Path | None
     out_dir = Path(out_dir or paths.BOOK_DIR)
     results_dir = Path(results_dir or paths.RESULTS_DIR / p.name)
     selected = notebooks(only, notebook_dir)
-    log(f"parameters {params_file}: data_source={p.data_source} scale={p.scale} "
-        f"({p.n_cities} cities) seed={p.seed}")
+    log(f"parameters {params_file}: data_source={p.data_source} scale={p.scale} seed={p.seed}")
     t0 = time.perf_counter()
     study = pipeline.study(p)
     log(f"data ready in {time.perf_counter() - t0:.1f} s ({study.source}: {len(study.data.cities)} "
