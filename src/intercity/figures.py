@@ -282,10 +282,14 @@ def tier_coefficients(results: pd.DataFrame, tiers: list[str], title: str) -> go
 
 def synergy_coefficients(results: pd.DataFrame, tiers: list[str],
                          title: str = "Synergy model by distance tier (90% CI)") -> go.Figure:
-    """HSR, information and HSR x information coefficients of the synergy model by tier."""
-    series = {(reg, ""): {"name": LABELS[reg], "symbol": s} for reg, s in
-              (("connectivity_HSR", "circle"), ("connectivity_I", "diamond"), ("connectivity_double", "square"))}
-    return _coef_plot(results.drop(columns=["sample"], errors="ignore"), tiers, series, title)
+    """HSR, information and HSR x information coefficients of the synergy model by tier, down- and
+    up-gradient (filled markers down-gradient, open markers up-gradient)."""
+    series = {(reg, sample): {"name": f"{LABELS[reg]}, {sample.replace('_', '-')}",
+                              "symbol": sym if sample == "down_gradient" else f"{sym}-open"}
+              for reg, sym in (("connectivity_HSR", "circle"), ("connectivity_I", "diamond"),
+                               ("connectivity_double", "square"))
+              for sample in ("down_gradient", "up_gradient")}
+    return _coef_plot(results, tiers, series, title)
 
 
 # ----------------------------------------------------------------------------- registry and display
@@ -363,9 +367,10 @@ FIGURES: tuple[FigureSpec, ...] = (
                "intervals (standard errors clustered as the banner says)."),
     FigureSpec("synergy-plot", "06_distance", "synergy_coefficients", "Synergy model by distance tier",
                "Dot plot of the HSR, information and HSR x information coefficients with 90% confidence "
-               "intervals in each distance tier.",
-               "Synergy model within each distance tier; a tier without a point did not identify that "
-               "coefficient. Bars are 90% confidence intervals."),
+               "intervals in each distance tier, down- and up-gradient.",
+               "Synergy model within each distance tier and gradient half (filled: down-gradient, open: "
+               "up-gradient); a tier without a point did not identify that coefficient. Bars are 90% "
+               "confidence intervals."),
 )
 FIGURE_BY_ID = {f.id: f for f in FIGURES}
 

@@ -84,8 +84,17 @@ def published_specs() -> list[Spec]:
             for r in pub.itertuples()]
 
 
+#: Regressors of the synergy model (5): HSR, information and their product.
+SYNERGY = ("connectivity_HSR", "connectivity_I", "connectivity_double")
+
+
 def tier_specs(tiers: list[str]) -> list[Spec]:
-    """Distance-tier models: IT on each connectivity, down- and up-gradient, and the synergy model."""
+    """Distance-tier models, each within one tier and one gradient half (as the deck draws them).
+
+    ``tier_<tier>``: columns 1-2 down-gradient (HSR, information), 3-4 up-gradient.
+    ``synergy_<tier>``: model (5) with all three regressors; columns 1-3 down-gradient and 4-6
+    up-gradient, reporting the interaction, HSR and information coefficients in that order.
+    """
     specs = []
     for tier in tiers:
         col = 0
@@ -93,10 +102,12 @@ def tier_specs(tiers: list[str]) -> list[Spec]:
             for reg in ("connectivity_HSR", "connectivity_I"):
                 col += 1
                 specs.append(Spec(f"tier_{tier}", col, "IT", (reg,), sample, True, tier))
-        for k, reg in enumerate(("connectivity_double", "connectivity_HSR", "connectivity_I")):
-            specs.append(Spec(f"synergy_{tier}", k + 1, "IT",
-                              (reg,) + tuple(r for r in ("connectivity_HSR", "connectivity_I", "connectivity_double") if r != reg),
-                              "all", True, tier))
+        col = 0
+        for sample in ("down_gradient", "up_gradient"):
+            for reg in ("connectivity_double", "connectivity_HSR", "connectivity_I"):
+                col += 1
+                specs.append(Spec(f"synergy_{tier}", col, "IT", (reg,) + tuple(r for r in SYNERGY if r != reg),
+                                  sample, True, tier))
     return specs
 
 

@@ -101,8 +101,8 @@ def _tier_claims() -> tuple[Claim, ...]:
               "the cross-regional tier (500-1000 km), on both gradients",
               (_c(f"tier_{cross}:2", "max", among=tuple(f"tier_{t}:2" for t in tiers)),
                _c(f"tier_{cross}:4", "max", among=tuple(f"tier_{t}:4" for t in tiers)))),
-        Claim("F5", "Distance", "HSR and information connectivity act in synergy in the remote tier "
-              "(positive, significant interaction)", (_c(f"synergy_{remote}:1", "+"),)),
+        Claim("F5", "Distance", "HSR and information connectivity act in synergy in the remote tier, "
+              "down-gradient (positive interaction, p < 0.01)", (_c(f"synergy_{remote}:1", "+", 0.01),)),
     )
 
 
