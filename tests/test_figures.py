@@ -328,3 +328,16 @@ def test_figure_index_finds_every_figure_cell():
     html = figures.index_html()
     for f in figures.FIGURES:
         assert f'href="{f.notebook}.html#{f.id}"' in html
+
+
+def test_connectivity_by_year_counts_served_pairs_and_mean_index():
+    import pandas as pd
+
+    from intercity import networks
+
+    py = pd.DataFrame({"origin": ["a", "b", "a", "b"], "dest": ["b", "a", "b", "a"],
+                       "year": [2012, 2012, 2013, 2013], "hsr_lines": [0, 0, 2, 2],
+                       "baidu_index": [1.0, 3.0, 2.0, 6.0]})
+    out = networks.connectivity_by_year(py).set_index("year")
+    assert out.loc[2012, "hsr_pairs"] == 0 and out.loc[2013, "hsr_pairs"] == 2
+    assert out.loc[2012, "mean_index"] == 2.0 and out.loc[2013, "mean_index"] == 4.0

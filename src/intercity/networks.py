@@ -223,3 +223,13 @@ def top_cities(values: pd.Series, names: pd.Series, n: int = 3) -> str:
     frame = pd.DataFrame({"v": values, "name": names.reindex(values.index)}).reset_index(names="city")
     frame = frame.sort_values(["v", "city"], ascending=[False, True], kind="mergesort").head(n)
     return ", ".join(f"{r.name} ({r.v:,.3g})" for r in frame.itertuples())
+
+
+def connectivity_by_year(pair_year: pd.DataFrame) -> pd.DataFrame:
+    """Per year: ordered pairs served by at least one HSR line, and the mean daily search index.
+
+    Columns: year, hsr_pairs (count of ordered pairs), mean_index (index units, all ordered pairs).
+    """
+    out = pair_year.groupby("year").agg(hsr_pairs=("hsr_lines", lambda s: int((s > 0).sum())),
+                                        mean_index=("baidu_index", "mean"))
+    return out.reset_index()
