@@ -184,6 +184,11 @@ def cache_key(params: Params, source: str | None = None) -> str:
     return f"{source}-{digest({'data': key, 'code': _code_digest(), 'inputs': _inputs_digest(source)})}"
 
 
+def cache_path(params: Params, source: str, cache_dir: Path | None = None) -> Path:
+    """The folder holding the cached bundle (and the results derived from it) for ``source``."""
+    return Path(cache_dir or paths.CACHE_DIR) / cache_key(params, source)
+
+
 def resolve_source(params: Params) -> tuple[str, str]:
     """The concrete source for ``params`` and a sentence saying how it was chosen.
 
@@ -287,7 +292,7 @@ def load(params: Params, cache_dir: Path | None = None, refresh: bool = False) -
     says what was chosen and why, and the book shows it.
     """
     source, note = resolve_source(params)
-    directory = Path(cache_dir or paths.CACHE_DIR) / cache_key(params, source)
+    directory = cache_path(params, source, cache_dir)
     if directory.joinpath("meta.json").is_file() and not refresh:
         b = load_cached(directory)
     else:

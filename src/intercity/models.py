@@ -70,10 +70,14 @@ class Spec:
     def key(self) -> str:
         return f"{self.table}:{self.column}"
 
-    def formula(self) -> str:
-        rhs = list(self.regressors) + (list(CONTROL_COLUMNS) if self.controls else [])
-        dep = DEPENDENT_COLUMN.get(self.dependent, self.dependent)
-        return f"{dep} ~ {' + '.join(rhs)} | pair_id + period"
+    @property
+    def dependent_column(self) -> str:
+        """The panel column of the dependent variable (mechanism outcomes: the origin's factor)."""
+        return DEPENDENT_COLUMN.get(self.dependent, self.dependent)
+
+    def rhs(self) -> str:
+        """Right-hand side before the fixed effects: the regressors, then the controls if any."""
+        return " + ".join(list(self.regressors) + (list(CONTROL_COLUMNS) if self.controls else []))
 
 
 def published_specs() -> list[Spec]:
@@ -184,11 +188,10 @@ def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair") -> 
     for s in specs:
         groups.setdefault((s.sample, s.tier, s.regressors, s.controls), []).append(s)
     rows = []
-    for (sample, tier, regressors, controls), members in groups.items():
+    for (sample, tier, _, _), members in groups.items():
         data = sample_rows(panel, sample, tier)
-        deps = list(dict.fromkeys(DEPENDENT_COLUMN.get(m.dependent, m.dependent) for m in members))
-        rhs = " + ".join(list(regressors) + (list(CONTROL_COLUMNS) if controls else []))
-        fml = f"{' + '.join(deps)} ~ {rhs} | pair_id + period"
+        deps = list(dict.fromkeys(m.dependent_column for m in members))
+        fml = f"{' + '.join(deps)} ~ {members[0].rhs()} | pair_id + period"
         with warnings.catch_warnings():  # a regressor without within-pair variation is reported per row
             warnings.filterwarnings("ignore", message=r"(?s).*dropped due to multicollinearity")
             # adjusted R2 is undefined when pair effects exhaust the degrees of freedom (tiny samples)
@@ -201,7 +204,7 @@ def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair") -> 
                            store_data=False, lean=False)
             fits = {m._depvar: m for m in fit.all_fitted_models.values()} if hasattr(fit, "all_fitted_models") else {fit._depvar: fit}
             for m in members:  # standard errors are computed here, on first access
-                rows.append(_tidy_one(m, fits[DEPENDENT_COLUMN.get(m.dependent, m.dependent)], cluster))
+                rows.append(_tidy_one(m, fits[m.dependent_column], cluster))
     return pd.DataFrame(rows)
 
 

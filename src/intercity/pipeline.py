@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from intercity import bundle as bundle_mod
-from intercity import models, mrio, panel as panel_mod, paths, transfer
+from intercity import models, mrio, panel as panel_mod, transfer
 from intercity.params import Params, digest
 
 
@@ -87,7 +87,7 @@ def study(params: Params, cache_dir: Path | None = None) -> Study:
     t0 = time.perf_counter()
     data = bundle_mod.load(params, cache_dir)
     timings["bundle"] = time.perf_counter() - t0
-    directory = Path(cache_dir or paths.CACHE_DIR) / bundle_mod.cache_key(params, data.source)
+    directory = bundle_mod.cache_path(params, data.source, cache_dir)
     key = digest([list(p) for p in params.periods])
     cached, cached_checks = directory / f"transfers-{key}.parquet", directory / f"checks-{key}.parquet"
     t0 = time.perf_counter()
