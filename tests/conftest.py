@@ -16,6 +16,14 @@ from pathlib import Path
 import pytest
 
 from intercity import params, paths, pipeline, runner
+from intercity.sources import fetch
+
+#: The public data mirror the tests read ($INTERCITY_DATA_MIRROR, else ../shared/data beside the
+#: checkout). Tests that need it skip without it, except under CI (CI=true), where it must exist.
+MIRROR = fetch.default_mirror()
+needs_mirror = pytest.mark.skipif(
+    MIRROR is None and not os.environ.get("CI"),
+    reason="public data mirror absent (set INTERCITY_DATA_MIRROR or run `python -m intercity data fetch`)")
 
 #: Where the ci-scale book is staged and built (git-ignored).
 STAGE = paths.PROJECT_ROOT / "_build" / "ci"

@@ -12,7 +12,9 @@ import pytest
 
 from intercity.sources import fetch
 
-REAL_MIRROR = Path("/work/shared/data")
+from conftest import MIRROR, needs_mirror
+
+REAL_MIRROR = MIRROR or Path("public-data-mirror-absent")
 FIELDS = list(fetch.MANIFEST_COLUMNS)
 
 
@@ -110,7 +112,6 @@ def test_project_manifest_is_complete():
         assert e.licence and e.citation and e.variables, e.path
 
 
-needs_mirror = pytest.mark.skipif(not REAL_MIRROR.is_dir(), reason=f"data mirror {REAL_MIRROR} absent")
 
 
 @needs_mirror

@@ -19,8 +19,9 @@ from intercity.sources import names as N
 from intercity.sources import public as P
 from intercity.sources.fetch import FetchError
 
-REAL = Path("/work/shared/data")
-needs_mirror = pytest.mark.skipif(not REAL.is_dir(), reason=f"data mirror {REAL} absent")
+from conftest import MIRROR, needs_mirror  # noqa: E402
+
+REAL = MIRROR or Path("public-data-mirror-absent")
 
 
 # --------------------------------------------------------------------------- names
@@ -194,8 +195,6 @@ def test_national_table_year_missing(tmp_path):
 
 @pytest.fixture(scope="module")
 def real():
-    if not REAL.is_dir():
-        pytest.skip(f"data mirror {REAL} absent")
     return P.build(raw_dir=REAL)
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from intercity import bundle, params, pipeline, report
 from intercity.sources import fetch
 
-MIRROR = fetch.default_mirror()
-needs_mirror = pytest.mark.skipif(
-    MIRROR is None and not os.environ.get("CI"),
-    reason="public data mirror absent (set INTERCITY_DATA_MIRROR or run `python -m intercity data fetch`)")
+from conftest import needs_mirror
+
 
 
 @pytest.fixture(scope="module")
