@@ -106,7 +106,7 @@ def test_transforms():
 
 def test_project_manifest_is_complete():
     entries = fetch.read_manifest()
-    assert len(entries) == len({e.path for e in entries}) == 39
+    assert len(entries) == len({e.path for e in entries}) == 44
     for e in entries:
         assert e.url.startswith("https://"), e.path
         assert e.licence and e.citation and e.variables, e.path
