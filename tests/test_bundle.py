@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from intercity import bundle, params
+from intercity import bundle, params, schema
 
 
 @pytest.fixture(scope="module")
@@ -11,7 +11,7 @@ def small(tmp_path_factory):
 
 
 def _copy(b):
-    return bundle.StudyData(source=b.source, cities=b.cities.copy(), city_year=b.city_year.copy(),
+    return schema.StudyData(source=b.source, cities=b.cities.copy(), city_year=b.city_year.copy(),
                             pair_year=b.pair_year.copy(), mrio=dict(b.mrio), ledger=b.ledger.copy(),
                             extras=dict(b.extras), meta=dict(b.meta))
 
@@ -44,8 +44,8 @@ def test_cache_roundtrip_and_reuse(small, tmp_path, monkeypatch):
 def test_validation_names_table_column_and_key(small, breaker, words):
     b = _copy(small[1])
     breaker(b)
-    with pytest.raises(bundle.BundleError) as err:
-        bundle.validate(b)
+    with pytest.raises(schema.SchemaError) as err:
+        schema.validate(b)
     for w in words:
         assert w in str(err.value)
 

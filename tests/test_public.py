@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intercity.bundle import StudyData, validate
+from intercity.schema import validate
 from intercity.mrio import validate as validate_mrio
 from intercity.sources import names as N
-from intercity.sources import public as P
+from intercity.cities import ADMIN_CHANGES_2012_2017
+from intercity.sources import baidu, city_stats, national_io, public, rail
 from intercity.sources.fetch import FetchError
 
 from conftest import MIRROR, needs_mirror  # noqa: E402
@@ -65,7 +66,7 @@ def test_baidu_index_maps_names_and_direction(tmp_path):
     m = np.array([[0, 5.0, 1.0], [2.0, 0, 0.5], [3.0, 4.0, 0]])
     _baidu_fixture(tmp_path, ["北京", "天津", "新城"], {2012: m})
     ids = ["120000", "110000", "130100"]
-    mats, ledger, covered = P.baidu_index(tmp_path, [2012], ids)
+    mats, ledger, covered = baidu.baidu_index(tmp_path, [2012], ids)
     out = mats[2012]
     assert out[1, 0] == 5.0 and out[0, 1] == 2.0  # 北京 (i=0) searches 天津 (j=1): origin 110000
     assert np.isnan(out[2, 0]) and np.isnan(out[0, 2])  # 石家庄 absent from the file
@@ -76,9 +77,9 @@ def test_baidu_index_maps_names_and_direction(tmp_path):
 def test_baidu_year_missing_names_file(tmp_path):
     _baidu_fixture(tmp_path, ["北京", "天津"], {2012: np.ones((2, 2))})
     with pytest.raises(FetchError, match="data-c322-2013-Flat.txt.gz not found"):
-        P.baidu_index(tmp_path, [2012, 2013], ["110000", "120000"])
+        baidu.baidu_index(tmp_path, [2012, 2013], ["110000", "120000"])
     with pytest.raises(ValueError, match="no file for year 2010"):
-        P.baidu_family(2010)
+        baidu.baidu_family(2010)
 
 
 def test_baidu_malformed_line(tmp_path):
@@ -86,7 +87,7 @@ def test_baidu_malformed_line(tmp_path):
     with gzip.open(p, "wt") as fh:
         fh.write("0 1 2.0\n1 0\n")
     with pytest.raises(ValueError, match="x.txt.gz: malformed line 2"):
-        P.read_baidu_flat(p, 2)
+        baidu.read_baidu_flat(p, 2)
 
 
 def test_search_direction_verdict():
@@ -95,8 +96,8 @@ def test_search_direction_verdict():
     fame = np.exp(rng.normal(0, 1, 40))
     m = size[:, None] * fame[None, :] * 1e-3  # searches scale with the searcher's size
     np.fill_diagonal(m, 0)
-    assert P.search_direction(m, size)["verdict"] == "i searches j"
-    assert P.search_direction(m.T, size)["verdict"] == "j searches i"
+    assert baidu.search_direction(m, size)["verdict"] == "i searches j"
+    assert baidu.search_direction(m.T, size)["verdict"] == "j searches i"
 
 
 # --------------------------------------------------------------------------- yearbook
@@ -105,7 +106,7 @@ def _yearbook(path: Path, order: list[str], rows: dict[str, list[float]]) -> Non
     """A tiny yearbook in the real layout: bilingual merged headers, 全市/市辖区 sub-headers."""
     tops = {"pop": "年末总人口(万人)Total Population", "emp": "从业人员期末人数(万人)Persons Employed",
             "priv": "城镇私营和个体从业人员(人)"}
-    tops.update({cat: f"({k}){keys[0]}业" for k, (cat, keys) in enumerate(P.YB_SECTORS.items())})
+    tops.update({cat: f"({k}){keys[0]}业" for k, (cat, keys) in enumerate(city_stats.YB_SECTORS.items())})
     top, sub = ["城市", None], [None, None]
     for key in order:
         top += [tops[key], None]
@@ -117,13 +118,13 @@ def _yearbook(path: Path, order: list[str], rows: dict[str, list[float]]) -> Non
 
 
 def test_parse_yearbook_by_meaning(tmp_path):
-    cats = list(P.YB_SECTORS)
+    cats = list(city_stats.YB_SECTORS)
     order = ["emp", "priv"] + cats[::-1] + ["pop"]  # shuffled against the real order
     width = 2 * len(order)
     vals = lambda base: [float(base + k) for k in range(width)]  # noqa: E731
     path = tmp_path / "yearbook_2014.xlsx"
     _yearbook(path, order, {"石家庄市": vals(100), "鸡两市": vals(200), "新城市": vals(300)})
-    out, ledger = P.parse_yearbook(path, 2014)
+    out, ledger = city_stats.parse_yearbook(path, 2014)
     assert set(out["year"]) == {2013}  # the yearbook of 2014 reports 2013
     row = out.set_index("city_id").loc["130100"]
     assert row["pop_total"] == 100 + width - 2 and row["pop_district"] == 100 + width - 1
@@ -137,13 +138,13 @@ def test_parse_yearbook_missing_variable(tmp_path):
     path = tmp_path / "yearbook_2013.xlsx"
     _yearbook(path, ["pop", "emp"], {"石家庄市": [1.0] * 4})
     with pytest.raises(ValueError, match=r"yearbook_2013.xlsx: no column for 农、林 \(全市\)"):
-        P.parse_yearbook(path, 2013)
+        city_stats.parse_yearbook(path, 2013)
 
 
 def test_fill_series_provenance():
     v = pd.DataFrame({2011: [np.nan, 1.0], 2012: [2.0, np.nan], 2013: [np.nan, 3.0], 2014: [4.0, np.nan]},
                      index=["a", "b"])
-    filled, prov = P.fill_series(v, [2011, 2012, 2013, 2014])
+    filled, prov = city_stats.fill_series(v, [2011, 2012, 2013, 2014])
     assert filled.loc["a"].tolist() == [2.0, 2.0, 3.0, 4.0]
     assert prov.loc["a"].tolist() == ["imputed", "observed", "interpolated", "observed"]
     assert prov.loc["b"].tolist() == ["observed", "interpolated", "observed", "imputed"]
@@ -167,12 +168,12 @@ def _rail_fixture(root: Path) -> None:
 
 def test_hsr_lines_and_counts(tmp_path):
     _rail_fixture(tmp_path)
-    lines, ledger = P.hsr_lines(tmp_path)
+    lines, ledger = rail.hsr_lines(tmp_path)
     assert lines["line"].tolist() == ["京沪高铁", "京津城际"]
     assert lines.iloc[0]["stops"] == "110000-120000-370800-310000"
     assert set(ledger["name"]) == {"无名站", "坏线"}
     ids = ["110000", "120000", "310000", "370800"]
-    c = P.hsr_counts(lines, ids, [2010, 2011])
+    c = rail.hsr_counts(lines, ids, [2010, 2011])
     assert c[0, 1].tolist() == [1, 2] and c[0, 2].tolist() == [0, 1] and c[2, 3].tolist() == [0, 1]
     assert (c[np.arange(4), np.arange(4)] == 0).all()
 
@@ -180,37 +181,35 @@ def test_hsr_lines_and_counts(tmp_path):
 # --------------------------------------------------------------------------- national IO
 
 def test_sector_of_139():
-    assert P.sector_of_139(1) == "01" and P.sector_of_139(5) == "01" and P.sector_of_139(11) == "05"
-    assert P.sector_of_139(69) == "16" and P.sector_of_139(139) == "42"
+    assert national_io.sector_of_139(1) == "01" and national_io.sector_of_139(5) == "01" and national_io.sector_of_139(11) == "05"
+    assert national_io.sector_of_139(69) == "16" and national_io.sector_of_139(139) == "42"
     with pytest.raises(ValueError, match="140"):
-        P.sector_of_139(140)
+        national_io.sector_of_139(140)
 
 
 def test_national_table_year_missing(tmp_path):
     with pytest.raises(ValueError, match="no table for year 2013"):
-        P.national_table(tmp_path, 2013)
+        national_io.national_table(tmp_path, 2013)
 
 
 # --------------------------------------------------------------------------- real mirror
 
 @pytest.fixture(scope="module")
 def real():
-    return P.build(raw_dir=REAL)
+    return public.assemble(raw_dir=REAL)
 
 
 @needs_mirror
 def test_real_bundle_validates(real):
-    b = validate(StudyData(source="public", cities=real["cities"], city_year=real["city_year"],
-                           pair_year=real["pair_year"], mrio=real["mrio"], ledger=real["ledger"],
-                           extras={"hsr_lines": real["hsr_lines"]}, meta=real["meta"]))
+    b = validate(real)
     assert 270 <= len(b.cities) <= 290
     for year, m in b.mrio.items():
         validate_mrio(m, label=year)
-    assert real["meta"]["search_direction"]["verdict"] == "i searches j"
-    led = real["ledger"]
-    assert set(P.ADMIN_CHANGES_2012_2017) <= set(led["key"])  # each admin change is in the ledger
-    assert (real["pair_year"].groupby("year")["hsr_lines"].sum().diff().dropna() >= 0).all()
-    assert real["meta"]["mrio"]["note"].startswith("The city MRIO of the public source is a stand-in for the CEADs")
+    assert real.meta["search_direction"]["verdict"] == "i searches j"
+    led = real.ledger
+    assert set(ADMIN_CHANGES_2012_2017) <= set(led["key"])  # each admin change is in the ledger
+    assert (real.pair_year.groupby("year")["hsr_lines"].sum().diff().dropna() >= 0).all()
+    assert real.meta["mrio"]["note"].startswith("The city MRIO of the public source is a stand-in for the CEADs")
 
 
 @needs_mirror
@@ -221,7 +220,7 @@ def test_real_renamed_city_goes_to_ledger(tmp_path):
     cl.loc[cl["name"] == "济南", "name"] = "济南府"
     cl.to_csv(d / "cities-c322.csv", index=False)
     os.symlink(REAL / "baidu_index/data-c322-2012-Flat.txt.gz", d / "data-c322-2012-Flat.txt.gz")
-    mats, ledger, covered = P.baidu_index(tmp_path, [2012], ["370100", "110000"])
+    mats, ledger, covered = baidu.baidu_index(tmp_path, [2012], ["370100", "110000"])
     assert "济南府" in ledger["name"].tolist()
     assert "cities-c322.csv" in ledger.set_index("name").loc["济南府", "reason"]
     assert np.isnan(mats[2012][0, 1]) and "370100" not in covered["c322"]
@@ -235,6 +234,6 @@ def test_real_year_missing_from_table(tmp_path):
     t.drop(columns=["FU201"]).to_csv(d / "china_2015_42.csv", index=False)
     os.symlink(REAL / "national_io/china_2012_139.csv", d / "china_2012_139.csv")
     with pytest.raises(ValueError, match="china_2015_42.csv: lacks the TVA row or the FU201 column"):
-        P.national_gfcf_ratio(tmp_path)
+        national_io.national_gfcf_ratio(tmp_path)
     with pytest.raises(FetchError, match="national_io/china_2017_42.csv not found"):
-        P.national_table(tmp_path, 2017)
+        national_io.national_table(tmp_path, 2017)

@@ -38,6 +38,42 @@ ADMIN_CHANGES_2012_2017: dict[str, str] = {
 
 EARTH_RADIUS_KM = 6371.0088
 
+_LEDGER = ["stage", "kind", "key", "name", "reason"]
+
+
+def is_capital(city_ids) -> np.ndarray:
+    """True for the municipalities and the provincial capitals (adcode PP0100)."""
+    ids = pd.Series(list(city_ids), dtype=str)
+    return (ids.isin(MUNICIPALITIES) | ids.str[2:].eq("0100")).to_numpy()
+
+
+def drop_admin_changes(universe: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cities without an administrative change 2012-2017, and a ledger row for each one dropped."""
+    changed = universe["city_id"].isin(list(ADMIN_CHANGES_2012_2017))
+    rows = [("universe", "city", c.city_id, c.name_zh,
+             f"administrative change 2012-2017: {ADMIN_CHANGES_2012_2017[c.city_id]}")
+            for c in universe[changed].itertuples()]
+    return universe[~changed].reset_index(drop=True), pd.DataFrame(rows, columns=_LEDGER)
+
+
+def sample_cities(eligible: pd.DataFrame, n_cities: int | None, rng: np.random.Generator,
+                  reason: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep ``n_cities`` of ``eligible`` (all when None or not fewer than there are).
+
+    Municipalities come first, then provincial capitals, then the others, each group in a seeded
+    random order (one ``rng.permutation`` draw). Returns (kept cities sorted by city_id, a ledger
+    row with ``reason`` for every city not kept).
+    """
+    eligible = eligible.reset_index(drop=True)
+    if n_cities is None or n_cities >= len(eligible):
+        return eligible.sort_values("city_id").reset_index(drop=True), pd.DataFrame([], columns=_LEDGER)
+    group = np.where(eligible["city_id"].isin(MUNICIPALITIES), 0, np.where(is_capital(eligible["city_id"]), 1, 2))
+    order = np.lexsort((rng.permutation(len(eligible)), group))
+    keep = np.zeros(len(eligible), bool)
+    keep[order[:n_cities]] = True
+    rows = [("sample", "city", c.city_id, c.name_zh, reason) for c in eligible[~keep].itertuples()]
+    return eligible[keep].sort_values("city_id").reset_index(drop=True), pd.DataFrame(rows, columns=_LEDGER)
+
 
 def _pinyin(name_zh: str) -> str:
     base = name_zh[:-1] if name_zh.endswith("市") and len(name_zh) > 2 else name_zh

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from intercity.bundle import StudyData
+from intercity.schema import StudyData
 from intercity.cities import great_circle_km
 
 CONTROLS = ("edl", "ul", "fil", "hcl", "ftl", "gel")

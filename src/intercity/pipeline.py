@@ -53,7 +53,9 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
 def measure(data: bundle_mod.StudyData, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Induced output for every MRIO year, the pair transfers of every period, and per-year checks.
 
-    Checks per year: the form, cities, sectors, seconds of the solve, and the largest gap between
+    An MRIO may hold cities the panel lacks (a CEADs table): they stay in the Leontief system, so
+    their demand still induces output in the panel's cities; only the panel's cities enter the
+    transfers. Checks per year: the form, cities, sectors, seconds of the solve, and the largest gap between
     the induced output summed over cities and the national Leontief solution (relative to
     national output). For the first year of a structured system the dense path is also run
     (the full city x sector matrix and its LU), and the largest gap between the two forms is
@@ -75,6 +77,9 @@ def measure(data: bundle_mod.StudyData, params: Params) -> tuple[pd.DataFrame, p
             row["dense_gap"] = float(np.abs(xd - x).max() / np.abs(x).max())
             del xd
         checks.append(row)
+        if tuple(m.cities) != data.city_ids:  # an MRIO wider than the panel (CEADs): keep the panel's cities
+            pos = [m.cities.index(c) for c in data.city_ids]
+            x = x[np.ix_(pos, range(m.n_sectors), pos)]
         induced[year] = x
     sectors = next(iter(data.mrio.values())).sectors
     transfers = transfer.period_transfer(induced, list(params.periods), data.city_ids, sectors)

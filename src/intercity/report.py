@@ -143,13 +143,17 @@ def glue_effects(compared: pd.DataFrame, table_name: str) -> None:
 
 
 def data_realism(data) -> pd.DataFrame:
-    """For each variable of the bundle: real, partial, imputed or synthetic, with coverage.
+    """For each variable of the bundle: real, partial, proxy, imputed, user or synthetic, with coverage.
 
-    Coverage counts the values by provenance (``prov_<variable>`` columns); a variable is
-    "real" when every value is observed, "partial" when some are interpolated or imputed,
-    "imputed" when none is observed, "synthetic" when generated. The source's own note on the
-    variable (``meta["variables"]``) is shown where it has one.
+    Coverage counts the values by provenance (``prov_<variable>`` columns, one of
+    :data:`intercity.schema.PROVENANCE`). Status: "synthetic" when any value is generated; "proxy"
+    when any value is another quantity standing in for the variable; "user" when every value
+    comes from the user's own file; "imputed" when none is observed, interpolated or the user's;
+    "real" when every value is observed; else "partial". The source's own note on the variable
+    (``meta["variables"]``) is shown where it has one.
     """
+    from intercity.schema import PROVENANCE
+
     meta = data.meta if isinstance(data.meta, dict) else {}
     notes = dict(meta.get("variables", {}))
     incomplete = {}  # observed values that the source itself says are incomplete
@@ -160,12 +164,13 @@ def data_realism(data) -> pd.DataFrame:
         for col in [c for c in frame.columns if c.startswith("prov_")]:
             var = col[len("prov_"):]
             shares = frame[col].astype(str).value_counts(normalize=True)
-            obs = shares.get("observed", 0.0)
-            status = ("synthetic" if shares.get("synthetic", 0.0) > 0 else "imputed" if obs == 0.0
-                      else "real" if obs == 1.0 and var not in incomplete else "partial")
+            share = {k: float(shares.get(k, 0.0)) for k in PROVENANCE}
+            measured = share["observed"] + share["interpolated"] + share["user"]
+            status = ("synthetic" if share["synthetic"] > 0 else "proxy" if share["proxy"] > 0
+                      else "user" if share["user"] == 1.0 else "imputed" if measured == 0.0
+                      else "real" if share["observed"] == 1.0 and var not in incomplete else "partial")
             rows.append({"variable": var, "table": table, "status": status,
-                         **{f"% {k}": 100 * shares.get(k, 0.0)
-                            for k in ("observed", "interpolated", "imputed", "synthetic")},
+                         **{f"% {k}": 100 * share[k] for k in PROVENANCE},
                          "note": incomplete.get(var, notes.get(var, ""))})
     return pd.DataFrame(rows)
 

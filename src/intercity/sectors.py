@@ -61,6 +61,15 @@ SECTOR_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 SECTOR_CODES: tuple[str, ...] = tuple(code for code, _, _ in _SECTORS)
+#: Sectors whose products are mostly local: electricity and heat, gas, water, construction.
+LOCAL_SECTORS: tuple[str, ...] = ("25", "26", "27", "28")
+
+
+def tradability(code: str) -> str:
+    """How far a sector's product travels: "local" (utilities, construction), "services"
+    (codes 29-42) or "goods" (agriculture, mining, manufacturing)."""
+    return "local" if code in LOCAL_SECTORS else "services" if int(code) >= 29 else "goods"
+
 N_SECTORS: int = len(SECTOR_CODES)
 
 

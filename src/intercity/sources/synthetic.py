@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from intercity import reference
-from intercity.bundle import CITY_YEAR_VARS, PROVENANCE
-from intercity.cities import ADMIN_CHANGES_2012_2017, MUNICIPALITIES, city_universe, great_circle_km
+from intercity.cities import (city_universe, drop_admin_changes, great_circle_km, is_capital,
+                              sample_cities)
 from intercity.mrio import StructuredMRIO
-from intercity.sectors import SECTOR_CODES, SECTOR_GROUPS
+from intercity.schema import CITY_YEAR_VARS, StudyData, city_year_frame, pair_year_frame
+from intercity.sectors import SECTOR_CODES, SECTOR_GROUPS, tradability
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,6 @@ class Knobs:
 
 #: Resident population of the municipalities, 10k persons, about 2015 (rounded public figures).
 _MUNICIPALITY_POP = {"110000": 2170.0, "120000": 1547.0, "310000": 2415.0, "500000": 3017.0}
-#: Sectors whose products are mostly local (construction, electricity, gas, water).
-LOCAL_SECTORS = ("25", "26", "27", "28")
 #: Growth per year of each city variable in the synthetic world (log-points, or points for shares).
 _GROWTH = {"gdp_per_capita": 0.07, "population": 0.005, "urbanization": 0.012, "fdi_gdp": -0.04,
            "college_per_pop": 0.03, "trade_gdp": -0.04, "gov_exp_gdp": 0.02}
@@ -70,30 +69,15 @@ CALIBRATED = {"gdp_per_capita": ("edl", 0.9), "urbanization": ("ul", 0.8), "fdi_
 
 def select_cities(universe: pd.DataFrame, n_cities: int, rng: np.random.Generator
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Drop cities with administrative changes, then keep ``n_cities`` of the rest.
-
-    Municipalities come first, then provincial capitals (adcode PP0100), then the others, each
-    group in a seeded random order. Returns (kept cities, ledger rows of every dropped city).
-    """
-    ledger = []
-    changed = universe["city_id"].isin(list(ADMIN_CHANGES_2012_2017))
-    for _, c in universe[changed].iterrows():
-        ledger.append(("universe", "city", c.city_id, c.name_zh,
-                       f"administrative change 2012-2017: {ADMIN_CHANGES_2012_2017[c.city_id]}"))
-    eligible = universe[~changed].reset_index(drop=True)
+    """Drop cities with administrative changes, then keep ``n_cities`` of the rest
+    (:func:`intercity.cities.sample_cities`). Returns (kept cities, ledger of every dropped city)."""
+    eligible, ledger = drop_admin_changes(universe)
     if n_cities > len(eligible):
         raise ValueError(f"n_cities={n_cities} exceeds the {len(eligible)} eligible cities")
-    group = np.where(eligible["city_id"].isin(MUNICIPALITIES), 0,
-                     np.where(eligible["city_id"].str[2:] == "0100", 1, 2))
-    order = np.lexsort((rng.permutation(len(eligible)), group))
-    keep = np.zeros(len(eligible), bool)
-    keep[order[:n_cities]] = True
-    for _, c in eligible[~keep].iterrows():
-        ledger.append(("sample", "city", c.city_id, c.name_zh,
-                       f"not sampled: synthetic universe cut to {n_cities} cities (the study's 273 "
-                       "at full scale; its own exclusion list is not published)"))
-    kept = eligible[keep].sort_values("city_id").reset_index(drop=True)
-    return kept, pd.DataFrame(ledger, columns=["stage", "kind", "key", "name", "reason"])
+    kept, sampled = sample_cities(eligible, n_cities, rng,
+                                  f"not sampled: synthetic universe cut to {n_cities} cities (the study's 273 "
+                                  "at full scale; its own exclusion list is not published)")
+    return kept, pd.concat([ledger, sampled], ignore_index=True)
 
 
 def _period_average(values: np.ndarray, years: list[int], periods: list[tuple[int, int]]) -> np.ndarray:
@@ -138,12 +122,12 @@ def city_statistics(cities: pd.DataFrame, years: list[int], periods: list[tuple[
     """
     targets = reference.descriptive_stats().set_index("variable")
     n, t = len(cities), np.arange(len(years)) - (len(years) - 1) / 2
-    is_capital = cities["city_id"].str[2:].eq("0100").to_numpy() | cities["city_id"].isin(MUNICIPALITIES).to_numpy()
+    capital = is_capital(cities["city_id"])
     east = cities["region"].eq("east").to_numpy()
-    z = rng.standard_normal(n) + 0.9 * is_capital + 0.5 * east  # development factor
+    z = rng.standard_normal(n) + 0.9 * capital + 0.5 * east  # development factor
     z = (z - z.mean()) / z.std()
     out: dict[str, np.ndarray] = {}
-    pop0 = np.exp(np.log(450.0) + 0.55 * rng.standard_normal(n) + 0.8 * is_capital)
+    pop0 = np.exp(np.log(450.0) + 0.55 * rng.standard_normal(n) + 0.8 * capital)
     for cid, size in _MUNICIPALITY_POP.items():  # resident population, 10k persons, about 2015
         pop0[cities["city_id"].to_numpy() == cid] = size
     growth_pop = _GROWTH["population"] + 0.005 * rng.standard_normal(n) + 0.004 * z
@@ -165,14 +149,8 @@ def city_statistics(cities: pd.DataFrame, years: list[int], periods: list[tuple[
     out["liquid_assets"] = gdp * la_ratio[:, None] * np.exp(0.02 * t[None, :] + 0.05 * rng.standard_normal((n, len(years))))
     pat = np.exp(np.log(2.0) + 1.2 * z + 0.4 * rng.standard_normal(n))
     out["patents"] = np.round(pat[:, None] * out["population"] * np.exp(0.12 * t[None, :]))
-    frame = pd.DataFrame({
-        "city_id": np.repeat(cities["city_id"].to_numpy(), len(years)),
-        "year": np.tile(np.asarray(years, dtype="int64"), n),
-        **{v: out[v].reshape(-1) for v in CITY_YEAR_VARS},
-    })
-    for v in CITY_YEAR_VARS:
-        frame[f"prov_{v}"] = pd.Categorical(["synthetic"] * len(frame), categories=PROVENANCE)
-    return frame
+    return city_year_frame(cities["city_id"], years, {v: out[v] for v in CITY_YEAR_VARS},
+                           {v: "synthetic" for v in CITY_YEAR_VARS})
 
 
 
@@ -188,7 +166,7 @@ def hsr_rollout(cities: pd.DataFrame, dist: np.ndarray, years: list[int],
     n = len(cities)
     lon, lat = cities["lon"].to_numpy(), cities["lat"].to_numpy()
     xy = np.stack([lon * np.cos(np.radians(lat.mean())) * 111.3, lat * 110.6], axis=1)  # km, local projection
-    weight = np.where(cities["city_id"].str[2:].eq("0100") | cities["city_id"].isin(MUNICIPALITIES), 4.0, 1.0)
+    weight = np.where(is_capital(cities["city_id"]), 4.0, 1.0)
     counts = np.zeros((n, n, len(years)), dtype=np.int16)
     offdiag = ~np.eye(n, dtype=bool)
     pcols = [[years.index(y) for y in range(a, b + 1)] for a, b in periods]
@@ -294,9 +272,9 @@ def mrio_tables(cities: pd.DataFrame, city_year: pd.DataFrame, dist: np.ndarray,
     z = np.log(gdp_pc.to_numpy().mean(axis=1))
     z = (z - z.mean()) / z.std()
     w, fd, a_base = _sector_structure(cities, z, rng)
-    decay = np.array([knobs.distance_decay_local_km if c in LOCAL_SECTORS
-                      else knobs.distance_decay_services_km if int(c) >= 29
-                      else knobs.distance_decay_goods_km for c in SECTOR_CODES])
+    decay_km = {"local": knobs.distance_decay_local_km, "services": knobs.distance_decay_services_km,
+                "goods": knobs.distance_decay_goods_km}
+    decay = np.array([decay_km[tradability(c)] for c in SECTOR_CODES])
     friction = np.exp(-dist[None, :, :] / decay[:, None, None])  # (S, n, n)
     friction[:, np.arange(n), np.arange(n)] *= knobs.home_bias
     out = {}
@@ -328,18 +306,18 @@ def generate(n_cities: int, seed: int, years: list[int], periods: list[tuple[int
     pop = city_year.pivot(index="city_id", columns="year", values="population").loc[cities["city_id"]].to_numpy()
     gpc = city_year.pivot(index="city_id", columns="year", values="gdp_per_capita").loc[cities["city_id"]].to_numpy()
     idx = search_index(cities, dist, pop, gpc, hsr, years, periods, knobs, rng)
-    n = len(cities)
-    oi, dj = np.nonzero(~np.eye(n, dtype=bool))
-    ids = cities["city_id"].to_numpy()
-    pair_year = pd.DataFrame({
-        "origin": np.tile(ids[oi], len(years)),
-        "dest": np.tile(ids[dj], len(years)),
-        "year": np.repeat(np.asarray(years, dtype="int64"), len(oi)),
-        "hsr_lines": np.concatenate([hsr[oi, dj, k] for k in range(len(years))]).astype("int64"),
-        "baidu_index": np.concatenate([idx[oi, dj, k] for k in range(len(years))]),
-    })
-    pair_year["prov_hsr_lines"] = pd.Categorical(["synthetic"] * len(pair_year), categories=PROVENANCE)
-    pair_year["prov_baidu_index"] = pd.Categorical(["synthetic"] * len(pair_year), categories=PROVENANCE)
+    pair_year = pair_year_frame(cities["city_id"], years,
+                                {"hsr_lines": hsr.astype("int64"), "baidu_index": idx},
+                                {"hsr_lines": "synthetic", "baidu_index": "synthetic"})
     mrio = mrio_tables(cities, city_year, dist, hsr, idx, years, mrio_years, knobs, rng)
     return {"cities": cities, "city_year": city_year, "pair_year": pair_year, "mrio": mrio,
             "ledger": ledger, "hsr_lines": lines, "knobs": knobs.to_dict()}
+
+
+def build(params, years: list[int]) -> StudyData:
+    """The synthetic StudyData for ``params`` (registry entry point; see :mod:`intercity.sources`)."""
+    raw = generate(params.n_cities, params.seed, years, list(params.periods), params.mrio_years)
+    return StudyData(source="synthetic", cities=raw["cities"], city_year=raw["city_year"],
+                     pair_year=raw["pair_year"], mrio=raw["mrio"], ledger=raw["ledger"],
+                     extras={"hsr_lines": raw["hsr_lines"]},
+                     meta={"knobs": raw["knobs"], "n_cities": params.n_cities, "seed": params.seed})
