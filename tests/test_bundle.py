@@ -6,7 +6,7 @@ from intercity import bundle, params, schema
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    p = params.from_mapping({"data_source": "synthetic", "scale": 0.03, "seed": 3})
+    p = params.from_mapping({"data_source": "synthetic", "scale": 0.06, "seed": 3})
     return p, bundle.build(p)
 
 
@@ -26,7 +26,7 @@ def test_cache_roundtrip_and_reuse(small, tmp_path, monkeypatch):
                                       check_categorical=False)
     assert (second.mrio[2015].shares == first.mrio[2015].shares).all()
     assert second.source == "synthetic"
-    assert bundle.cache_key(p) != bundle.cache_key(params.from_mapping({"data_source": "synthetic", "scale": 0.03, "seed": 4}))
+    assert bundle.cache_key(p) != bundle.cache_key(params.from_mapping({"data_source": "synthetic", "scale": 0.06, "seed": 4}))
 
 
 @pytest.mark.parametrize("breaker, words", [

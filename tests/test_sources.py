@@ -47,7 +47,7 @@ def test_auto_falls_back_to_synthetic_with_a_visible_notice(tmp_path, monkeypatc
         raise fetch.FetchError("baidu_index/cities-c322.csv: not in data/raw and downloads are disabled")
 
     monkeypatch.setattr(fetch, "fetch", no_files)
-    p = params.from_mapping({"data_source": "auto", "scale": 0.03, "seed": 5})
+    p = params.from_mapping({"data_source": "auto", "scale": 0.06, "seed": 5})
     b = bundle.load(p, cache_dir=tmp_path)
     assert b.source == "synthetic"
     assert "fell back to the synthetic world" in b.meta["resolution"]

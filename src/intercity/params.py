@@ -1,56 +1,135 @@
-"""Run parameters: one validated, immutable set per build (from a YAML file in ``params/``).
+"""Run parameters: one validated, immutable set per build (a YAML file in ``params/``).
 
-Every notebook receives the same parameters from the runner (papermill injects them) and turns
-them into a :class:`Params` with :func:`from_mapping`, which rejects unknown, missing or invalid
-values with a message naming the parameter and the allowed values.
+The schema is a pydantic model (:class:`Params`); :func:`load` reads a file and :func:`from_mapping`
+validates a mapping (papermill's injected values, a test's dict). Any bad value stops with ONE
+line, :class:`ParamsError`, naming the file, the parameter, the value and what is allowed. The
+checks that a parameter set can be estimated at all (two periods at least; enough cities for
+pair effects and city-clustered errors) happen here too, before any data stage runs.
+
+Every notebook receives every parameter from the runner (papermill injects them) and turns its
+namespace into a :class:`Params` with :func:`from_namespace`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+import math
+import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, field_validator
 
 #: Data sources the build knows. ``synthetic`` needs nothing but the installed packages;
 #: ``public`` reads the real public inputs of ``data/manifest.csv``; ``auto`` resolves to
 #: ``public`` when those files can be had (mirror or download) and to ``synthetic`` otherwise.
 DATA_SOURCES: tuple[str, ...] = ("synthetic", "public", "auto")
-#: Clustering conventions for standard errors.
+#: Clustering conventions of the headline standard errors.
 CLUSTERS: tuple[str, ...] = ("pair", "twoway")
+#: Money units the transfer can be expressed in before its signed log, and their size in 10k yuan.
+MONEY_UNITS: dict[str, float] = {"yuan": 1e-4, "10k yuan": 1.0, "million yuan": 100.0, "100 million yuan": 1e4}
+#: Years for which MRIO tables exist (CEADs city tables; NBS national tables): period end points.
+MRIO_YEARS: tuple[int, ...] = (2012, 2015, 2017)
 #: Number of cities in the study's sample (273 x 272 = 74,256 ordered pairs).
 STUDY_CITIES: int = 273
+#: Fewest cities a build may have. With G cities, a city-clustered (two-way) variance has rank at
+#: most G - 1 (Cameron and Miller 2015, sec. VI), so it cannot test a model with more coefficients
+#: than that; the study's baseline models have 14 (connectivity, 12 controls, the period effect).
+MIN_CITIES: int = 15
+#: Fewest periods: pair fixed effects need each pair observed at least twice.
+MIN_PERIODS: int = 2
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class ParamsError(ValueError):
-    """A parameter is missing, unknown or invalid; the message names it and what is allowed."""
+    """A parameter is missing, unknown or invalid; the one-line message names it and what is allowed."""
 
 
-@dataclass(frozen=True)
-class Params:
+#: Per parameter, the sentence saying what is allowed (used in every error message).
+ALLOWED: dict[str, str] = {
+    "data_source": f"one of {list(DATA_SOURCES)}",
+    "scale": (f"a number with 0 < scale <= 1 (share of the study's {STUDY_CITIES} cities), at least "
+              f"{MIN_CITIES / STUDY_CITIES:.4f} ({MIN_CITIES} cities)"),
+    "seed": "a non-negative integer",
+    "periods": (f"a list of at least {MIN_PERIODS} [first, last] year pairs, consecutive (each starts where "
+                f"the previous ends), first < last, every year one of the MRIO years {list(MRIO_YEARS)}"),
+    "distance_tiers_km": "a list of at least two finite numbers (km), strictly increasing, starting at 0",
+    "cluster": f"one of {list(CLUSTERS)}",
+    "money_unit": f"one of {list(MONEY_UNITS)}",
+    "name": "a name of letters, digits, '_', '.' or '-' (starting with a letter or digit, at most 64)",
+}
+
+
+class Params(BaseModel):
     """Parameters of one build.
 
     data_source: where the StudyData bundle comes from (see DATA_SOURCES).
     scale: share of the study's 273 cities to keep, 0 < scale <= 1 (1 = full scale).
-    seed: seed of every random draw of the synthetic world (non-negative integer).
+    seed: seed of every random draw (non-negative integer).
     periods: the study's periods as (first year, last year), MRIO years at both ends.
     distance_tiers_km: edges of the great-circle distance tiers, km, strictly increasing from 0.
-    cluster: standard-error clustering ("pair" as the study, "twoway" by origin and destination).
-    name: label of the parameter set (e.g. "default", "ci"), shown in the book.
+    cluster: headline standard errors: "pair" (the study) or "twoway" (origin and destination city).
+    money_unit: unit of the transfer T before IT = sign(T) ln(1 + |T|) (the deck's: 10k yuan).
+    name: label of the parameter set (e.g. "default", "ci"): names results/<name> and the book.
     """
 
-    data_source: str
-    scale: float
-    seed: int
-    periods: tuple[tuple[int, int], ...] = ((2012, 2015), (2015, 2017))
-    distance_tiers_km: tuple[float, ...] = (0.0, 200.0, 500.0, 1000.0, 2000.0, 4000.0)
-    cluster: str = "pair"
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_source: Literal["synthetic", "public", "auto"]
+    scale: StrictFloat | StrictInt
+    seed: StrictInt = Field(ge=0)
+    periods: tuple[tuple[StrictInt, StrictInt], ...] = ((2012, 2015), (2015, 2017))
+    distance_tiers_km: tuple[StrictFloat | StrictInt, ...] = (0.0, 200.0, 500.0, 1000.0, 2000.0, 4000.0)
+    cluster: Literal["pair", "twoway"] = "pair"
+    money_unit: Literal["yuan", "10k yuan", "million yuan", "100 million yuan"] = "10k yuan"
     name: str = "custom"
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: float) -> float:
+        v = float(v)
+        if not (math.isfinite(v) and 0 < v <= 1):
+            raise ValueError("outside 0 < scale <= 1")
+        n = max(4, int(round(v * STUDY_CITIES)))
+        if n < MIN_CITIES:
+            raise ValueError(f"{n} cities, fewer than the {MIN_CITIES} that pair effects and city-clustered "
+                             "errors need")
+        return v
+
+    @field_validator("periods")
+    @classmethod
+    def _periods(cls, v: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        if len(v) < MIN_PERIODS:
+            raise ValueError(f"{len(v)} period(s): pair fixed effects need at least {MIN_PERIODS}")
+        bad = [f"{a}-{b}" for a, b in v if a >= b]
+        if bad:
+            raise ValueError(f"period {bad[0]} does not end after it starts")
+        gaps = [f"{v[k][1]} then {v[k + 1][0]}" for k in range(len(v) - 1) if v[k][1] != v[k + 1][0]]
+        if gaps:
+            raise ValueError(f"periods are not consecutive ({gaps[0]})")
+        off = [y for p in v for y in p if y not in MRIO_YEARS]
+        if off:
+            raise ValueError(f"{off[0]} is not an MRIO year")
+        return v
+
+    @field_validator("distance_tiers_km")
+    @classmethod
+    def _tiers(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        edges = tuple(float(t) for t in v)
+        if len(edges) < 2 or not all(math.isfinite(e) for e in edges) or edges[0] != 0 or any(
+                b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError("not increasing finite edges from 0")
+        return edges
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.fullmatch(v) or ".." in v:
+            raise ValueError("not a plain name")
+        return v
 
     @property
     def n_cities(self) -> int:
@@ -66,89 +145,81 @@ class Params:
     def period_labels(self) -> tuple[str, ...]:
         return tuple(f"{a}-{b}" for a, b in self.periods)
 
+    @property
+    def money_factor(self) -> float:
+        """Size of one ``money_unit`` in 10k yuan (divide a value in 10k yuan by it)."""
+        return MONEY_UNITS[self.money_unit]
+
     def data_key(self) -> dict[str, Any]:
         """The parameters that determine the StudyData bundle (hashed into its cache key)."""
         return {"data_source": self.data_source, "n_cities": self.n_cities, "seed": self.seed,
                 "years": list(range(min(self.mrio_years) - 1, max(self.mrio_years) + 1))}
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d.pop("extra")
-        d["periods"] = [list(p) for p in self.periods]
-        d["distance_tiers_km"] = list(self.distance_tiers_km)
-        return d
+        """JSON-friendly values (lists for tuples), as papermill injects them."""
+        return json.loads(self.model_dump_json())
 
 
-_REQUIRED = ("data_source", "scale", "seed")
-_OPTIONAL = ("periods", "distance_tiers_km", "cluster", "name")
+FIELDS: tuple[str, ...] = tuple(Params.model_fields)
+_REQUIRED = tuple(k for k, f in Params.model_fields.items() if f.is_required())
 
 
-def _fail(name: str, value: Any, allowed: str) -> None:
-    raise ParamsError(f"parameter '{name}' = {value!r} is invalid: allowed {allowed}")
+def _message(err: ValidationError, values: Mapping[str, Any], source: str) -> str:
+    """One line for the first error of a pydantic ValidationError."""
+    first = err.errors()[0]
+    loc = first.get("loc") or ("",)
+    name = str(loc[0])
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown parameter '{name}'; allowed: {sorted(FIELDS)}"
+    if first["type"] == "missing":
+        return f"{source}: parameter '{name}' is missing ({ALLOWED.get(name, '')})"
+    why = f" ({first['msg'].removeprefix('Value error, ')})" if first["type"] == "value_error" else ""
+    return (f"{source}: parameter '{name}' = {values.get(name, first.get('input'))!r} is invalid{why}: "
+            f"allowed {ALLOWED.get(name, first.get('msg', ''))}")
 
 
 def from_mapping(values: Mapping[str, Any], source: str = "parameters") -> Params:
     """Validate a mapping of parameters (from YAML or papermill) into :class:`Params`.
 
-    ``source`` names where the values came from (a file name) for error messages.
+    ``source`` names where the values came from (a file name) for error messages. Raises
+    :class:`ParamsError` with one line naming the source, the parameter, the value and what is allowed.
     """
     if not isinstance(values, Mapping):
-        raise ParamsError(f"{source}: expected a mapping of parameter names to values")
-    unknown = sorted(set(values) - set(_REQUIRED) - set(_OPTIONAL))
-    if unknown:
-        raise ParamsError(f"{source}: unknown parameter(s) {unknown}; "
-                          f"allowed: {sorted(_REQUIRED + _OPTIONAL)}")
+        raise ParamsError(f"{source}: expected a mapping of parameter names to values, got {type(values).__name__}")
     for name in _REQUIRED:
         if name not in values or values[name] is None:
-            raise ParamsError(f"{source}: parameter '{name}' is missing")
-    ds = values["data_source"]
-    if ds not in DATA_SOURCES:
-        _fail("data_source", ds, f"one of {list(DATA_SOURCES)}")
-    scale = values["scale"]
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 1:
-        _fail("scale", scale, "a number with 0 < scale <= 1 (share of the study's 273 cities)")
-    seed = values["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        _fail("seed", seed, "a non-negative integer")
-    kw: dict[str, Any] = {"data_source": ds, "scale": float(scale), "seed": int(seed)}
-    if "periods" in values:
-        per = values["periods"]
-        try:
-            periods = tuple((int(a), int(b)) for a, b in per)
-        except (TypeError, ValueError):
-            periods = ()
-        if not periods or any(a >= b for a, b in periods) or any(
-                periods[k][1] != periods[k + 1][0] for k in range(len(periods) - 1)):
-            _fail("periods", per, "a list of [first, last] year pairs, consecutive, first < last")
-        kw["periods"] = periods
-    if "distance_tiers_km" in values:
-        tiers = values["distance_tiers_km"]
-        try:
-            edges = tuple(float(t) for t in tiers)
-        except (TypeError, ValueError):
-            edges = ()
-        if len(edges) < 2 or edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:])):
-            _fail("distance_tiers_km", tiers, "a strictly increasing list of km edges starting at 0")
-        kw["distance_tiers_km"] = edges
-    if "cluster" in values:
-        if values["cluster"] not in CLUSTERS:
-            _fail("cluster", values["cluster"], f"one of {list(CLUSTERS)}")
-        kw["cluster"] = values["cluster"]
-    if "name" in values:
-        kw["name"] = str(values["name"])
-    return Params(**kw)
+            raise ParamsError(f"{source}: parameter '{name}' is missing ({ALLOWED[name]})")
+    nulls = [k for k, v in values.items() if v is None and k in FIELDS]
+    if nulls:
+        raise ParamsError(f"{source}: parameter '{nulls[0]}' is empty (null): allowed {ALLOWED[nulls[0]]}")
+    try:
+        return Params.model_validate(dict(values))
+    except ValidationError as err:
+        raise ParamsError(_message(err, values, source)) from None
+
+
+def from_namespace(namespace: Mapping[str, Any], source: str = "notebook parameters") -> Params:
+    """:class:`Params` from a namespace holding the parameters as variables (a notebook's
+    ``globals()`` after papermill injected them): every known parameter present is used."""
+    return from_mapping({k: namespace[k] for k in FIELDS if k in namespace}, source)
 
 
 def load(path: str | Path) -> Params:
-    """Read and validate a parameter file (YAML)."""
+    """Read and validate a parameter file (YAML); the set's name defaults to the file's stem."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"parameter file not found: {path}")
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise ParamsError(f"{path}: not valid YAML: {err}") from err
-    values = dict(values or {})
+        where = getattr(err, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+        raise ParamsError(f"{path}: not valid YAML{at}: {getattr(err, 'problem', None) or err}") from None
+    if values is None:
+        values = {}
+    if not isinstance(values, Mapping):
+        raise ParamsError(f"{path}: expected a mapping of parameter names to values, got {type(values).__name__}")
+    values = dict(values)
     values.setdefault("name", path.stem)
     return from_mapping(values, source=str(path))
 
