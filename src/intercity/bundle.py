@@ -5,58 +5,69 @@ registry :mod:`intercity.sources`. This module resolves ``auto``, builds through
 validates, and caches.
 
 Cache: ``<cache>/<source>-<key>/`` holding one parquet file per table, one ``.npz`` per MRIO year
-and ``meta.json``. The key hashes the data parameters and the package's source code, so a change
-of either rebuilds and a second build with the same inputs reads the cache.
+and ``meta.json``. The key (:func:`cache_key`) hashes the data parameters, the code the source
+runs and the data files it reads, so a change of any of them rebuilds, a change elsewhere (a
+caption) does not, and a second build with the same inputs reads the cache.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from intercity import paths, sources
+from intercity import cachekey, paths, sources
 from intercity.mrio import DenseMRIO, StructuredMRIO
-from intercity.params import Params, digest
+from intercity.params import Params
 from intercity.schema import BundleError, SchemaError, StudyData, validate  # noqa: F401 (re-exported)
 
 # --------------------------------------------------------------------------- cache
 
-def _code_digest() -> str:
-    """sha256 over the package's source files: a code change invalidates cached data."""
-    h = hashlib.sha256()
-    root = Path(__file__).resolve().parent
-    for f in sorted(root.rglob("*.py")):
-        h.update(f.relative_to(root).as_posix().encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+#: Project data files every bundle reads (the study's descriptive statistics calibrate the
+#: synthetic world and give the public source's imputed medians).
+BUNDLE_DATA: tuple[str, ...] = ("data/reference/descriptive_stats.csv",)
+#: Extra data files per source (the manifest carries the sha256 of every public input file).
+SOURCE_DATA: dict[str, tuple[str, ...]] = {"public": ("data/manifest.csv",)}
 
 
-def _inputs_digest(source: str) -> str:
-    """sha256 of the input files' manifest for file-based sources (its rows carry each file's
-    sha256), so new input files give a new cache key; empty for the synthetic world."""
-    if source != "public":
-        return ""
-    from intercity.sources import fetch
-
-    return hashlib.sha256(fetch.MANIFEST.read_bytes()).hexdigest()[:16]
+def stage_inputs(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(package modules, data files) the bundle stage of ``source`` reads (see :mod:`intercity.cachekey`)."""
+    if source not in sources.REGISTRY:
+        raise BundleError(f"data_source {source!r} has no builder; known: {sorted(sources.REGISTRY)}")
+    return (("intercity.bundle", f"intercity.sources.{sources.REGISTRY[source]}"),
+            BUNDLE_DATA + SOURCE_DATA.get(source, ()))
 
 
 def cache_key(params: Params, source: str | None = None) -> str:
-    """Directory name of the cached bundle for these parameters, inputs and this code."""
+    """Directory name of the cached bundle: the source, and a hash of the data parameters, the code
+    the source runs (its modules and their imports) and the data files it reads."""
     source = source or params.data_source
-    key = {**params.data_key(), "data_source": source}
-    return f"{source}-{digest({'data': key, 'code': _code_digest(), 'inputs': _inputs_digest(source)})}"
+    modules, data = stage_inputs(source)
+    return f"{source}-{cachekey.key('bundle', modules, data, {**params.data_key(), 'data_source': source})}"
 
 
 def cache_path(params: Params, source: str, cache_dir: Path | None = None) -> Path:
     """The folder holding the cached bundle (and the results derived from it) for ``source``."""
     return Path(cache_dir or paths.CACHE_DIR) / cache_key(params, source)
+
+
+def fetch_inputs(source: str) -> pd.DataFrame:
+    """The input files a file-based source reads, put in place and sha256-verified against the data
+    manifest (copied from the mirror or downloaded, see :func:`intercity.sources.fetch.fetch`):
+    columns path, sha256, action. Empty for the synthetic world. Raises FetchError naming a file."""
+    if source != "public":
+        return pd.DataFrame(columns=["path", "sha256", "action"])
+    from intercity.sources import fetch
+
+    done = fetch.fetch()
+    sums = {e.path: e.sha256 for e in fetch.read_manifest()}
+    return pd.DataFrame([(p, sums[p], a) for p, a in done.items()], columns=["path", "sha256", "action"])
 
 
 def resolve_source(params: Params) -> tuple[str, str]:
@@ -67,10 +78,8 @@ def resolve_source(params: Params) -> tuple[str, str]:
     """
     if params.data_source != "auto":
         return params.data_source, ""
-    from intercity.sources import fetch
-
     try:
-        fetch.fetch()
+        fetch_inputs("public")
     except Exception as err:  # any failure to have the files means: fall back, and say why
         return "synthetic", (f"data_source 'auto' fell back to the synthetic world: the public "
                              f"input files could not be had ({err})")
@@ -134,18 +143,34 @@ def build(params: Params, source: str | None = None) -> StudyData:
     return validate(sources.build(source or params.data_source, params))
 
 
-def load(params: Params, cache_dir: Path | None = None, refresh: bool = False) -> StudyData:
+def load(params: Params, cache_dir: Path | None = None, refresh: bool = False,
+         log: Callable[[str], None] | None = None) -> StudyData:
     """The bundle for ``params``: from the cache when present, else built and cached.
 
     ``auto`` is resolved first (:func:`resolve_source`); the bundle's ``meta["resolution"]``
-    says what was chosen and why, and the book shows it.
+    says what was chosen and why, and the book shows it. The input files of a file-based source
+    are verified on every call (:func:`fetch_inputs`) and listed in ``meta["inputs"]``; ``log``
+    receives one line per step and per input file (path and sha256).
     """
+    log = log or (lambda _m: None)
     source, note = resolve_source(params)
+    if note:
+        log(note)
+    inputs = fetch_inputs(source)
+    if len(inputs):
+        log(f"inputs: {len(inputs)} files of data/manifest.csv, each sha256-verified:")
+        for r in inputs.itertuples():
+            log(f"  {r.sha256[:16]}  {r.path} ({r.action})")
     directory = cache_path(params, source, cache_dir)
     if directory.joinpath("meta.json").is_file() and not refresh:
+        log(f"bundle: {source}, read from the cache {directory.name}")
         b = load_cached(directory)
     else:
+        log(f"bundle: building the {source} StudyData (cache key {directory.name}) ...")
+        t0 = time.perf_counter()
         b = build(params, source)
         save(b, directory)
+        log(f"bundle: {len(b.cities)} cities, {len(b.pair_year):,} pair-years built in {time.perf_counter() - t0:.1f} s")
     b.meta["resolution"] = note
+    b.meta["inputs"] = inputs.to_dict("records")
     return b

@@ -10,13 +10,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-import numpy as np
 import pandas as pd
 
 from intercity import bundle as bundle_mod
-from intercity import models, mrio, panel as panel_mod, transfer
-from intercity.params import Params, digest
+from intercity import cachekey, models, panel as panel_mod, transfer
+from intercity.params import Params
 
 
 @dataclass
@@ -50,56 +50,44 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def measure(data: bundle_mod.StudyData, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Induced output for every MRIO year, the pair transfers of every period, and per-year checks.
-
-    An MRIO may hold cities the panel lacks (a CEADs table): they stay in the Leontief system, so
-    their demand still induces output in the panel's cities; only the panel's cities enter the
-    transfers. Checks per year: the form, cities, sectors, seconds of the solve, and the largest gap between
-    the induced output summed over cities and the national Leontief solution (relative to
-    national output). For the first year of a structured system the dense path is also run
-    (the full city x sector matrix and its LU), and the largest gap between the two forms is
-    recorded (relative to the largest induced output): both forms run in every build.
-    """
-    induced, checks = {}, []
-    for k, (year, m) in enumerate(sorted(data.mrio.items())):
-        t0 = time.perf_counter()
-        x = mrio.induced_output(m, label=year)
-        row = {"year": year, "form": type(m).__name__, "cities": m.n_cities, "sectors": m.n_sectors,
-               "seconds": time.perf_counter() - t0}
-        nat = mrio.national_system(m)
-        row["national_gap"] = float(np.abs(x.sum(axis=(0, 2)) - nat.x).max() / np.abs(nat.x).max())
-        row["dense_seconds"], row["dense_gap"] = np.nan, np.nan
-        if k == 0 and isinstance(m, mrio.StructuredMRIO):
-            t0 = time.perf_counter()
-            xd = mrio.induced_output(mrio.to_dense(m, label=year), label=year)
-            row["dense_seconds"] = time.perf_counter() - t0
-            row["dense_gap"] = float(np.abs(xd - x).max() / np.abs(x).max())
-            del xd
-        checks.append(row)
-        if tuple(m.cities) != data.city_ids:  # an MRIO wider than the panel (CEADs): keep the panel's cities
-            pos = [m.cities.index(c) for c in data.city_ids]
-            x = x[np.ix_(pos, range(m.n_sectors), pos)]
-        induced[year] = x
-    sectors = next(iter(data.mrio.values())).sectors
-    transfers = transfer.period_transfer(induced, list(params.periods), data.city_ids, sectors)
-    return transfers, pd.DataFrame(checks)
+#: What each cached stage after the bundle runs and reads (see :mod:`intercity.cachekey`): the
+#: measurement (Leontief solves and transfers) and the models (panel and every estimate).
+MEASUREMENT_MODULES: tuple[str, ...] = ("intercity.transfer",)
+MODELS_MODULES: tuple[str, ...] = ("intercity.pipeline", "intercity.models", "intercity.panel")
+MODELS_DATA: tuple[str, ...] = ("data/reference/published_tables.csv",)
 
 
-def study(params: Params, cache_dir: Path | None = None) -> Study:
-    """Bundle, transfers and panel for ``params`` (bundle and transfers cached on disk)."""
+def measurement_key(params: Params, bundle_key: str) -> str:
+    """Key of the cached transfers: the bundle's key, the measurement code and the periods."""
+    return cachekey.key("measurement", MEASUREMENT_MODULES, (), {"periods": [list(p) for p in params.periods]},
+                        upstream=bundle_key)
+
+
+def models_key(s: "Study") -> str:
+    """Key of the cached estimates: the transfers' key, the panel and model code, the published
+    tables (the model registry reads them) and the parameters the models use."""
+    upstream = measurement_key(s.params, s.cache.name if s.cache else "")
+    return cachekey.key("models", MODELS_MODULES, MODELS_DATA,
+                        {"periods": [list(p) for p in s.params.periods], "cluster": s.params.cluster,
+                         "tiers": list(s.params.distance_tiers_km), "money_unit": s.params.money_unit},
+                        upstream=upstream)
+
+
+def study(params: Params, cache_dir: Path | None = None, log: Callable[[str], None] | None = None) -> Study:
+    """Bundle, transfers and panel for ``params`` (bundle and transfers cached on disk); ``log``
+    (a callable taking one line; the runner prints) hears of every stage and input file."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    data = bundle_mod.load(params, cache_dir)
+    data = bundle_mod.load(params, cache_dir, log=log)
     timings["bundle"] = time.perf_counter() - t0
     directory = bundle_mod.cache_path(params, data.source, cache_dir)
-    key = digest([list(p) for p in params.periods])
+    key = measurement_key(params, directory.name)
     cached, cached_checks = directory / f"transfers-{key}.parquet", directory / f"checks-{key}.parquet"
     t0 = time.perf_counter()
     if cached.is_file() and cached_checks.is_file():
         transfers, checks = pd.read_parquet(cached), pd.read_parquet(cached_checks)
     else:
-        transfers, checks = measure(data, params)
+        transfers, checks = transfer.measure(data, params.periods, log=log)
         for frame, path in ((checks, cached_checks), (transfers, cached)):
             _write_atomic(frame, path)
     timings["measurement"] = time.perf_counter() - t0
@@ -117,18 +105,20 @@ def tiers_present(panel: pd.DataFrame, params: Params) -> list[str]:
     return [t for t in panel_mod.tier_labels(params.distance_tiers_km) if t in have]
 
 
-def estimates(s: Study) -> pd.DataFrame:
+def estimates(s: Study, log: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Every model of the book (published rows, distance tiers, synergy), tidy, cached on disk."""
-    key = digest({"periods": [list(p) for p in s.params.periods], "cluster": s.params.cluster,
-                  "tiers": list(s.params.distance_tiers_km)})
-    cached = s.cache / f"models-{key}.parquet" if s.cache else None
+    cached = s.cache / f"models-{models_key(s)}.parquet" if s.cache else None
     if cached is not None and cached.is_file():
         return pd.read_parquet(cached)
     t0 = time.perf_counter()
     specs = models.published_specs() + models.tier_specs(tiers_present(s.panel, s.params))
+    if log:
+        log(f"models: estimating {len(specs)} specifications ...")
     out = models.fit_specs(s.panel, specs, s.params.cluster)
     out.insert(0, "data_source", s.source)
     s.timings["models"] = time.perf_counter() - t0
+    if log:
+        log(f"models: {len(specs)} specifications in {s.timings['models']:.1f} s")
     if cached is not None:
         _write_atomic(out, cached)
     return out
