@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from intercity import params as params_mod
@@ -25,14 +26,29 @@ def main(argv: list[str] | None = None) -> int:
     fet.add_argument("--dest", help="where to put them (default: data/raw)")
     fet.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     args = ap.parse_args(argv)
+    try:
+        return _run(args)
+    except Exception as err:  # one line for the user, never a traceback (INTERCITY_DEBUG=1 shows it)
+        if os.environ.get("INTERCITY_DEBUG"):
+            raise
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
+
+
+def one_line(err: BaseException) -> str:
+    """The error as one line: the package's own errors (which name the file, parameter or value)
+    as they are, others with their type."""
+    text = " ".join(str(err).split())
+    if type(err).__module__.startswith("intercity."):
+        return text
+    return f"{type(err).__name__}: {text} (set INTERCITY_DEBUG=1 for the traceback)"
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "data" and args.action == "fetch":
         from intercity.sources import fetch
 
-        try:
-            done = fetch.fetch(args.dest, args.mirror, allow_download=not args.no_download)
-        except fetch.FetchError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+        done = fetch.fetch(args.dest, args.mirror, allow_download=not args.no_download)
         for path, action in done.items():
             print(f"{action:>10}  {path}")
         return 0
@@ -43,12 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "data" and args.action == "prepare":
         from intercity import pipeline
 
-        try:
-            p = params_mod.load(args.params)
-        except params_mod.ParamsError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        s = pipeline.study(p)
+        p = params_mod.load(args.params)
+        s = pipeline.study(p, log=print)
         print(f"{s.source}: {len(s.data.cities)} cities, {len(s.panel):,} panel rows; "
               + ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items()))
         return 0

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 import nbformat
+import pandas as pd
 import papermill as pm
 
 from intercity import params as params_mod
@@ -74,11 +74,12 @@ def _failure(nb_path: Path, out_path: Path, err: Exception) -> NotebookFailed:
                           f"({first_line!r}): {ename}: {evalue}")
 
 
-def write_results(study: pipeline.Study, directory: Path) -> list[Path]:
-    """Machine-readable results of the run: bundle summary, ledger, transfers, panel moments."""
+def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], None] | None = None) -> list[Path]:
+    """Machine-readable results of the run: bundle summary, ledger, transfers, panel moments,
+    estimates, scorecard, and the input files read with their sha256."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    estimates = pipeline.estimates(study)
+    estimates = pipeline.estimates(study, log=log)
     outputs = {
         "models.csv": models.compare_published(estimates),
         "models_all.csv": estimates,
@@ -87,6 +88,7 @@ def write_results(study: pipeline.Study, directory: Path) -> list[Path]:
         "ledger.csv": study.ledger,
         "city_transfer.csv": study.city_transfer(),
         "panel_summary.csv": study.panel.describe().T.reset_index(names="variable"),
+        "inputs.csv": pd.DataFrame(study.data.meta.get("inputs", []), columns=["path", "sha256", "action"]),
     }
     for name, frame in outputs.items():
         frame.to_csv(directory / name, index=False)
@@ -117,10 +119,10 @@ def build(params_file: str | Path, only: str | None = None, out_dir: Path | None
     selected = notebooks(only, notebook_dir)
     log(f"parameters {params_file}: data_source={p.data_source} scale={p.scale} seed={p.seed}")
     t0 = time.perf_counter()
-    study = pipeline.study(p)
+    study = pipeline.study(p, log=log)
     log(f"data ready in {time.perf_counter() - t0:.1f} s ({study.source}: {len(study.data.cities)} "
         f"cities, {len(study.panel):,} panel rows); stages {', '.join(f'{k} {v:.1f} s' for k, v in study.timings.items())}")
-    write_results(study, results_dir)
+    write_results(study, results_dir, log=log)
     (results_dir / "timings.json").write_text(json.dumps({"data": study.timings, "notebooks": {}}, indent=2))
     log(f"results written to {results_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -147,9 +149,6 @@ def build(params_file: str | Path, only: str | None = None, out_dir: Path | None
 
 
 def main_build(params_file: str, only: str | None, out: str | None) -> int:
-    try:
-        build(params_file, only, Path(out) if out else None)
-    except (params_mod.ParamsError, NotebookFailed) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    """The ``build`` command; errors reach the user as one line (see :func:`intercity.cli.main`)."""
+    build(params_file, only, Path(out) if out else None)
     return 0
