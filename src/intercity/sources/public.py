@@ -41,7 +41,8 @@ from intercity.schema import CITY_YEAR_VARS, StudyData, ledger_frame as _ledger,
 from intercity.sources.baidu import baidu_family, baidu_index, search_direction
 from intercity.sources.city_stats import VARIABLE_SOURCES, city_statistics, city_year_table
 from intercity.sources.national_io import DISTANCE_ELASTICITY, city_mrio, national_gfcf_ratio, national_table, sector_weights
-from intercity.sources.rail import MEASURES, connectivity_summary, hsr_counts_for
+from intercity.sources.rail import (MEASURES, check_2018_cities, connectivity_summary, hsr_counts_for,
+                                   key_station_served)
 
 CEADS_STANDIN = ("The city MRIO of the public source is a stand-in for the CEADs city MRIO: national "
                  "42-sector IO tables regionalised to cities with city sector structure and a "
@@ -98,6 +99,8 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
     pos = [all_ids.index(c) for c in ids]
     city_year = city_year_table(ids, years, stats, national_gfcf_ratio(raw_dir))
     hsr, lines, hled, hinfo = hsr_counts_for(hsr_measure, raw_dir, ids, years)
+    served = lines if hsr_measure == "stations" else key_station_served(lines)
+    hinfo = {**hinfo, "check_2018": check_2018_cities(served, raw_dir, max(years))}
     n = len(ids)
     idx = np.stack([bidx[y][np.ix_(pos, pos)] for y in years], axis=2)
     miss = np.isnan(idx)

@@ -623,3 +623,43 @@ def connectivity_summary(counts: np.ndarray, ids: list[str], years: list[int], p
         order = sorted(range(n), key=lambda k: (-deg[k], ids[k]))[:n_hubs]
         out["hubs"][str(y)] = [[names.get(ids[k], ids[k]), int(deg[k])] for k in order if deg[k] > 0]
     return out
+
+
+def check_2018_cities(served: pd.DataFrame, raw_dir: Path | None, year: int = 2017) -> dict:
+    """Which cities of ``rail/hsr_cities_stations_2018.xlsx`` (cities with G-train stations about
+    2018; province, city, stations) the network serves by ``year``.
+
+    A row's city (the province for municipalities) is matched as a prefecture, else as a county-level
+    unit (耒阳 -> Hengyang); rows naming no prefecture-level city of the universe are counted apart.
+    Served: an open station (open_year <= ``year``) in the city on any line. Returns cities,
+    served, not_served (names), outside_universe (names)."""
+    path = raw_path("rail/hsr_cities_stations_2018.xlsx", raw_dir)
+    raw = pd.read_excel(path, header=None, dtype=str)
+    if raw.shape[1] < 3:
+        raise ValueError(f"{path}: expected columns province, city, stations; found {raw.shape[1]} column(s)")
+    universe = set(city_universe()["city_id"])
+    province = raw[0].ffill()
+    codes: dict[str, str] = {}
+    outside: list[str] = []
+    for k in range(len(raw)):
+        stations = raw.iat[k, 2]
+        if pd.isna(stations) or "站" in str(stations) and "车站名" in str(stations):
+            continue
+        name = raw.iat[k, 1] if pd.notna(raw.iat[k, 1]) else province.iat[k]
+        name = N.clean(name)
+        code = N.to_adcode(name) or N.parent_prefecture(name)
+        if code in universe:
+            codes.setdefault(code, name)
+        elif name not in outside:
+            outside.append(name)
+    open_cities = set(served.loc[served["open_year"] <= year, "city_id"].dropna())
+    not_served = [n for c, n in codes.items() if c not in open_cities]
+    return {"file": path.name, "year": year, "cities": len(codes), "served": len(codes) - len(not_served),
+            "not_served": not_served, "outside_universe": outside}
+
+
+def key_station_served(lines: pd.DataFrame) -> pd.DataFrame:
+    """The ``key_stations`` lines (:func:`hsr_lines`) in the long form of :attr:`HsrNetwork.served`
+    (line, city_id, open_year), so both measures can be checked the same way."""
+    rows = [(r.line, c, r.open_year) for r in lines.itertuples() for c in str(r.stops).split("-") if c]
+    return pd.DataFrame(rows, columns=["line", "city_id", "open_year"])
