@@ -18,6 +18,7 @@ def sandbox(tmp_path, monkeypatch):
     shutil.copytree(cachekey._ROOT, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(paths.PROJECT_ROOT / "data" / "reference", tmp_path / "data" / "reference")
     shutil.copy(paths.PROJECT_ROOT / "data" / "manifest.csv", tmp_path / "data" / "manifest.csv")
+    shutil.copytree(paths.PROJECT_ROOT / "data" / "derived", tmp_path / "data" / "derived")
     monkeypatch.setattr(cachekey, "_ROOT", pkg)
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
     cachekey.closure.cache_clear()
@@ -84,6 +85,15 @@ def test_public_inputs_are_in_the_public_key_only(sandbox):
     before = {s: _keys(s) for s in ("synthetic", "public")}
     _append(root / "data" / "manifest.csv", "\n")
     _append(pkg / "sources" / "rail.py", "\n# edited\n")
+    after = {s: _keys(s) for s in ("synthetic", "public")}
+    assert after["synthetic"] == before["synthetic"]
+    assert after["public"]["bundle"] != before["public"]["bundle"]
+
+
+def test_cited_hsr_opening_dates_key_the_public_bundle_only(sandbox):
+    root, _ = sandbox
+    before = {s: _keys(s) for s in ("synthetic", "public")}
+    _append(root / "data" / "derived" / "hsr_opening_dates.csv", "\n")
     after = {s: _keys(s) for s in ("synthetic", "public")}
     assert after["synthetic"] == before["synthetic"]
     assert after["public"]["bundle"] != before["public"]["bundle"]

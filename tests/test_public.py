@@ -213,6 +213,24 @@ def test_real_bundle_validates(real):
 
 
 @needs_mirror
+def test_real_hsr_network_is_near_the_study(real):
+    """connectivity_HSR from the full station lists: mean within a factor of 2 of the study's 0.023
+    (the key-station measure gave 0.004 with 116 varying ordered pairs and hubs Changsha, Shanghai,
+    Bengbu); the deck's 2012 hubs Beijing, Zhengzhou, Wuhan among the largest degrees."""
+    h = real.meta["hsr"]
+    assert h["measure"] == "stations"
+    s = h["summary"]
+    assert 0.023 / 2 <= s["mean"] <= 0.023 * 2
+    assert s["varying_pairs"] > 1000 and 3 <= s["max"] <= 5
+    hubs = [n for n, _d in s["hubs"]["2012"]]
+    assert {"Beijing", "Zhengzhou", "Wuhan"} <= set(hubs)
+    old = h["other_measure"]
+    assert old["measure"] == "key_stations" and old["summary"]["varying_pairs"] == 116
+    assert h["info"]["check_2018"]["served"] >= 120
+    assert (real.ledger["reason"].str.contains("its name points to")).any()  # placement disagreements
+
+
+@needs_mirror
 def test_real_renamed_city_goes_to_ledger(tmp_path):
     d = tmp_path / "baidu_index"
     d.mkdir()

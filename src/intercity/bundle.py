@@ -32,8 +32,10 @@ from intercity.schema import BundleError, SchemaError, StudyData, validate  # no
 #: Project data files every bundle reads (the study's descriptive statistics calibrate the
 #: synthetic world and give the public source's imputed medians).
 BUNDLE_DATA: tuple[str, ...] = ("data/reference/descriptive_stats.csv",)
-#: Extra data files per source (the manifest carries the sha256 of every public input file).
-SOURCE_DATA: dict[str, tuple[str, ...]] = {"public": ("data/manifest.csv",)}
+#: Extra data files per source (the manifest carries the sha256 of every public input file; the
+#: public HSR network also reads the city boundaries and the cited section opening dates).
+SOURCE_DATA: dict[str, tuple[str, ...]] = {"public": ("data/manifest.csv", "data/derived/city_boundaries.json",
+                                                      "data/derived/hsr_opening_dates.csv")}
 
 
 def stage_inputs(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

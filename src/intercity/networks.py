@@ -233,3 +233,72 @@ def connectivity_by_year(pair_year: pd.DataFrame) -> pd.DataFrame:
     out = pair_year.groupby("year").agg(hsr_pairs=("hsr_lines", lambda s: int((s > 0).sum())),
                                         mean_index=("baidu_index", "mean"))
     return out.reset_index()
+
+
+#: The study's HSR hubs as the deck names them (background section): the "first batch of
+#: high-speed railway hub cities" of 2012, and the new hubs of 2017 (urban agglomerations).
+PUBLISHED_HSR_HUBS: dict[int, str] = {
+    2012: "Shenyang, Beijing, Jinan, Zhengzhou, Wuhan, Nanjing, Shanghai",
+    2017: "new hubs: the Chengdu-Chongqing and the central Guizhou (Qianzhong) urban agglomerations",
+}
+_PUBLISHED_2012_HUBS = ("Shenyang", "Beijing", "Jinan", "Zhengzhou", "Wuhan", "Nanjing", "Shanghai")
+
+
+def hsr_array(pair_year: pd.DataFrame, city_ids: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    """``hsr_lines`` as an array (origin, dest, year) in the order of ``city_ids`` (0 where absent),
+    and the years."""
+    ids = list(city_ids)
+    years = sorted(int(y) for y in pair_year["year"].unique())
+    pos = {c: k for k, c in enumerate(ids)}
+    out = np.zeros((len(ids), len(ids), len(years)), dtype=float)
+    o = pair_year["origin"].astype(str).map(pos)
+    d = pair_year["dest"].astype(str).map(pos)
+    t = pair_year["year"].astype(int).map({y: k for k, y in enumerate(years)})
+    ok = o.notna() & d.notna()
+    out[o[ok].astype(int), d[ok].astype(int), t[ok].astype(int)] = pair_year.loc[ok, "hsr_lines"].to_numpy(float)
+    return out, years
+
+
+def _hubs(summary: dict, year: int) -> str:
+    hubs = summary["hubs"].get(str(year), [])
+    return ", ".join(f"{n} ({d})" for n, d in hubs) or "none"
+
+
+def hsr_comparison(pair_year: pd.DataFrame, cities: pd.DataFrame, periods, hub_years: tuple[int, int],
+                   other: dict | None = None) -> pd.DataFrame:
+    """The HSR network of this build beside the study's figures (connectivity_HSR over ordered
+    pairs x periods, yearly counts averaged within each period as the panel does; hubs by HSR
+    degree, degree in brackets).
+
+    Columns: statistic, study, this build, and ``other["measure"]`` when ``other`` (a
+    ``meta["hsr"]["other_measure"]`` entry: measure and summary) is given. The study's mean, std
+    and max are its descriptive statistics (``data/reference/descriptive_stats.csv``); its hubs are
+    the deck's."""
+    from intercity.reference import descriptive_stats
+    from intercity.sources.rail import connectivity_summary
+
+    ids = cities["city_id"].astype(str).tolist()
+    names = dict(zip(ids, cities["name_en"]))
+    counts, years = hsr_array(pair_year, ids)
+    s = connectivity_summary(counts, ids, years, [tuple(p) for p in periods], names, tuple(hub_years), n_hubs=7)
+    pub = descriptive_stats().set_index("variable").loc["connectivity_HSR"]
+    first, last = hub_years
+
+    def column(summ: dict) -> list[str]:
+        found = {n for n, _d in summ["hubs"].get(str(first), [])}
+        return [f"{summ['mean']:.3f}", f"{summ['std']:.3f}", f"{summ['max']:g}", f"{summ['share_positive']:.3f}",
+                f"{summ['varying_pairs']:,}", f"{summ['pairs_served_last']:,}", _hubs(summ, first), _hubs(summ, last),
+                f"{sum(h in found for h in _PUBLISHED_2012_HUBS)} of {len(_PUBLISHED_2012_HUBS)}"]
+
+    rows = ["mean of connectivity_HSR (lines, pair-periods)", "standard deviation", "maximum",
+            "share of pair-periods with a line", "ordered pairs whose connectivity_HSR changes between periods",
+            f"ordered pairs served by a line in {last}", f"hubs in {first} (HSR degree)", f"hubs in {last} (HSR degree)",
+            f"the deck's {first} hubs among the 7 largest degrees"]
+    out = pd.DataFrame({"statistic": rows,
+                        "study": [f"{pub['mean']:.3f}", f"{pub['std']:.3f}", f"{pub['max']:g}", "not reported",
+                                  "not reported", "not reported", PUBLISHED_HSR_HUBS.get(first, "not reported"),
+                                  PUBLISHED_HSR_HUBS.get(last, "not reported"), "-"],
+                        "this build": column(s)})
+    if other:
+        out[f"{other['measure']} measure"] = column(other["summary"])
+    return out

@@ -11,13 +11,12 @@ Inputs are the files of ``data/manifest.csv`` (see :mod:`intercity.sources.fetch
    丽江, 三亚), which are searched for much more than they search. So ``baidu_index`` of
    (origin, dest) = index of users in origin searching dest, as the study's "from city i to j".
    2011-2016 come from the 322-city files, 2017 from the 357-city files (another smoothing run).
-2. **HSR lines** (real, partial): lines of type 高速铁路 in ``railvis_lines.csv`` with their
-   opening dates; a line serves the cities of its listed key stations (station -> city via
-   ``railvis_station2city.json`` or the station's own name). ``hsr_lines`` of a pair in a year =
-   number of open lines listing stations in both cities (a county-level station counts for
-   its prefecture). Intermediate stations the list omits
-   are NOT filled (the train stop lists are of about 2021 and route trains over several lines,
-   so they cannot say which line serves a stop): pairs on an omitted station are missed.
+2. **HSR lines** (real): ``hsr_lines`` of a pair in a year = number of HSR lines with an open
+   station in both cities, from the full station lists of 47 lines with each station's opening
+   year from its line section (``hsr_measure="stations"``, default), or, for comparison, from the
+   key stations of ``railvis_lines.csv`` only (``"key_stations"``, the earlier measure). See
+   :mod:`intercity.sources.rail` for both, the coordinate conversion, the station-to-city rule and
+   the opening-year rule.
 3. **City statistics**: see :data:`intercity.sources.city_stats.VARIABLE_SOURCES` (observed /
    interpolated / proxy / imputed per value).
 4. **MRIO** (stand-in): see :func:`intercity.sources.national_io.city_mrio`.
@@ -42,7 +41,8 @@ from intercity.schema import CITY_YEAR_VARS, StudyData, ledger_frame as _ledger,
 from intercity.sources.baidu import baidu_family, baidu_index, search_direction
 from intercity.sources.city_stats import VARIABLE_SOURCES, city_statistics, city_year_table
 from intercity.sources.national_io import DISTANCE_ELASTICITY, city_mrio, national_gfcf_ratio, national_table, sector_weights
-from intercity.sources.rail import hsr_counts, hsr_lines
+from intercity.sources.rail import (MEASURES, check_2018_cities, connectivity_summary, hsr_counts_for,
+                                   key_station_served)
 
 CEADS_STANDIN = ("The city MRIO of the public source is a stand-in for the CEADs city MRIO: national "
                  "42-sector IO tables regionalised to cities with city sector structure and a "
@@ -67,14 +67,20 @@ def select(universe: pd.DataFrame, available: dict[str, set[str]], n_cities: int
 
 def build(params, years: list[int]) -> StudyData:
     """The public StudyData for ``params`` (registry entry point; see :mod:`intercity.sources`)."""
-    return assemble(None if params.scale == 1 else params.n_cities, params.seed, years, params.mrio_years)
+    return assemble(None if params.scale == 1 else params.n_cities, params.seed, years, params.mrio_years,
+                    hsr_measure=getattr(params, "hsr_measure", "stations"))
 
 
 def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None = None,
-             mrio_years: tuple[int, ...] = (2012, 2015, 2017), raw_dir: Path | str | None = None) -> StudyData:
+             mrio_years: tuple[int, ...] = (2012, 2015, 2017), raw_dir: Path | str | None = None,
+             hsr_measure: str = "stations") -> StudyData:
     """The public StudyData (not validated): ``n_cities`` of the cities every core input covers
     (None: all), city and pair data for ``years``, an MRIO for each of ``mrio_years``; inputs read
-    from ``raw_dir`` (default ``data/raw``, then the data mirror)."""
+    from ``raw_dir`` (default ``data/raw``, then the data mirror). ``hsr_measure`` is one of
+    :data:`intercity.sources.rail.MEASURES` (ValueError otherwise); ``meta["hsr"]`` summarises
+    connectivity_HSR over the study's periods (:data:`STUDY_PERIODS`) when ``years`` hold them."""
+    if hsr_measure not in MEASURES:
+        raise ValueError(f"hsr_measure {hsr_measure!r} is not one of {list(MEASURES)}")
     years = list(years or range(min(mrio_years) - 1, max(mrio_years) + 1))
     raw_dir = Path(raw_dir) if raw_dir is not None else None
     rng = np.random.default_rng(seed)
@@ -92,8 +98,9 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
     ids = cities["city_id"].tolist()
     pos = [all_ids.index(c) for c in ids]
     city_year = city_year_table(ids, years, stats, national_gfcf_ratio(raw_dir))
-    lines, hled = hsr_lines(raw_dir)
-    hsr = hsr_counts(lines, ids, years)
+    hsr, lines, hled, hinfo = hsr_counts_for(hsr_measure, raw_dir, ids, years)
+    served = lines if hsr_measure == "stations" else key_station_served(lines)
+    hinfo = {**hinfo, "check_2018": check_2018_cities(served, raw_dir, max(years))}
     n = len(ids)
     idx = np.stack([bidx[y][np.ix_(pos, pos)] for y in years], axis=2)
     miss = np.isnan(idx)
@@ -123,9 +130,7 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
         "search_direction": {"convention": "baidu_index[origin, dest] = users in origin searching dest",
                              **direction},
         "baidu_families": {str(y): baidu_family(y) for y in years},
-        "hsr": {"lines": int(len(lines)), "pairs_with_hsr_last_year": int((hsr[:, :, -1] > 0).sum() // 2),
-                "missing": "intermediate stations the line list omits; lines opened after the list's "
-                           "snapshot; no line-level data for conventional lines upgraded to HSR"},
+        "hsr": _hsr_meta(hsr_measure, hsr, hinfo, raw_dir, ids, years, STUDY_PERIODS, cities, mrio_years),
         "variables": VARIABLE_SOURCES, "provenance_shares": cov,
         "mrio": {"note": CEADS_STANDIN, "sector_structure": {str(k): v for k, v in notes.items()},
                  "distance_elasticity": DISTANCE_ELASTICITY,
@@ -133,3 +138,51 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
     }
     return StudyData(source="public", cities=cities, city_year=city_year, pair_year=pair_year, mrio=mrio,
                      ledger=ledger, extras={"hsr_lines": lines}, meta=meta)
+
+
+#: The study's periods, over which ``meta["hsr"]`` summarises connectivity_HSR (the bundle does not
+#: depend on the book's periods; the book recomputes its own, see intercity.networks.hsr_comparison).
+STUDY_PERIODS: tuple[tuple[int, int], ...] = ((2012, 2015), (2015, 2017))
+
+#: What each HSR measure misses (shown with the measure in the book).
+HSR_MISSING = {
+    "stations": "lines in neither the station lists nor the line list enter with their end places only "
+                "(malin84 segments: e.g. 兰新, 胶济), so their intermediate cities are missed; stations in "
+                "autonomous prefectures and county-level units under a province are not counted; 宜万铁路 "
+                "has no opening year and is left out",
+    "key_stations": "intermediate stations the line list omits; lines opened after the list's snapshot; "
+                    "no line-level data for conventional lines upgraded to HSR",
+}
+
+
+def _hsr_meta(measure: str, counts: np.ndarray, info: dict, raw_dir, ids: list[str], years: list[int],
+              periods, cities: pd.DataFrame, mrio_years=()) -> dict:
+    """``meta["hsr"]``: the measure used, its summary (:func:`~intercity.sources.rail.connectivity_summary`)
+    and, for comparison, the summary of the other measure on the same cities and years; hubs in
+    the first and last MRIO years."""
+    periods = [tuple(p) for p in periods if p[0] in years and p[1] in years]
+    names = dict(zip(cities["city_id"], cities["name_en"]))
+    hub_years = tuple(y for y in sorted({min(mrio_years, default=min(years)), max(mrio_years, default=max(years))})
+                      if y in years)
+    out = {"measure": measure, "missing": HSR_MISSING[measure], "info": _plain(info),
+           "lines": int(info.get("lines", info.get("lines_station_lists", 0)
+                             + info.get("lines_railvis_key_stations", 0) + info.get("lines_malin84_segment_ends", 0))),
+           "pairs_with_hsr_last_year": int((counts[:, :, -1] > 0).sum() // 2)}
+    if periods:
+        out["summary"] = connectivity_summary(counts, ids, years, periods, names, hub_years)
+        other = next(m for m in MEASURES if m != measure)
+        oc, _l, _led, _i = hsr_counts_for(other, raw_dir, ids, years)
+        out["other_measure"] = {"measure": other,
+                                "summary": connectivity_summary(oc, ids, years, periods, names, hub_years)}
+    return out
+
+
+def _plain(obj):
+    """JSON-friendly copy (numpy scalars -> Python numbers, sets -> sorted lists)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_plain(v) for v in (sorted(obj) if isinstance(obj, set) else obj)]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
