@@ -39,6 +39,7 @@ def test_default_and_ci_load():
     ({"seed": 3.0}, ["'seed'"]),
     ({"scale": float("inf")}, ["'scale'"]),
     ({"money_unit": "usd"}, ["'money_unit'", "'usd'", "10k yuan"]),
+    ({"hsr_measure": "lines"}, ["'hsr_measure'", "'lines'", "key_stations"]),
     # parameter sets that cannot be estimated stop here, naming the minimum (issue 9)
     ({"periods": [[2012, 2017]]}, ["'periods'", "1 period(s)", "at least 2"]),
     ({"scale": 0.03}, ["'scale'", "8 cities", "at least 0.0549 (15 cities)"]),

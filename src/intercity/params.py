@@ -59,6 +59,8 @@ ALLOWED: dict[str, str] = {
     "distance_tiers_km": "a list of at least two finite numbers (km), strictly increasing, starting at 0",
     "cluster": f"one of {list(CLUSTERS)}",
     "money_unit": f"one of {list(MONEY_UNITS)}",
+    "hsr_measure": "one of ['stations', 'key_stations'] (public source: lines serving both cities counted on "
+                   "full station lists, or on the line list's key stations only)",
     "name": "a name of letters, digits, '_', '.' or '-' (starting with a letter or digit, at most 64)",
 }
 
@@ -73,6 +75,8 @@ class Params(BaseModel):
     distance_tiers_km: edges of the great-circle distance tiers, km, strictly increasing from 0.
     cluster: headline standard errors: "pair" (the study) or "twoway" (origin and destination city).
     money_unit: unit of the transfer T before IT = sign(T) ln(1 + |T|) (the deck's: 10k yuan).
+    hsr_measure: how the public source counts HSR lines serving both cities: "stations" (full
+        station lists, default) or "key_stations" (the line list's key stations; for comparison).
     name: label of the parameter set (e.g. "default", "ci"): names results/<name> and the book.
     """
 
@@ -85,6 +89,7 @@ class Params(BaseModel):
     distance_tiers_km: tuple[StrictFloat | StrictInt, ...] = (0.0, 200.0, 500.0, 1000.0, 2000.0, 4000.0)
     cluster: Literal["pair", "twoway"] = "pair"
     money_unit: Literal["yuan", "10k yuan", "million yuan", "100 million yuan"] = "10k yuan"
+    hsr_measure: Literal["stations", "key_stations"] = "stations"
     name: str = "custom"
 
     @field_validator("scale")
@@ -153,7 +158,8 @@ class Params(BaseModel):
     def data_key(self) -> dict[str, Any]:
         """The parameters that determine the StudyData bundle (hashed into its cache key)."""
         return {"data_source": self.data_source, "n_cities": self.n_cities, "seed": self.seed,
-                "years": list(range(min(self.mrio_years) - 1, max(self.mrio_years) + 1))}
+                "years": list(range(min(self.mrio_years) - 1, max(self.mrio_years) + 1)),
+                "hsr_measure": self.hsr_measure}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly values (lists for tuples), as papermill injects them."""

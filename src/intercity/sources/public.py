@@ -68,7 +68,7 @@ def select(universe: pd.DataFrame, available: dict[str, set[str]], n_cities: int
 def build(params, years: list[int]) -> StudyData:
     """The public StudyData for ``params`` (registry entry point; see :mod:`intercity.sources`)."""
     return assemble(None if params.scale == 1 else params.n_cities, params.seed, years, params.mrio_years,
-                    hsr_measure=getattr(params, "hsr_measure", "stations"))
+                    hsr_measure=params.hsr_measure)
 
 
 def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None = None,
