@@ -54,7 +54,13 @@ With scores s_i = x~_i u_i and clusters g,
   (``G_df="min"``) and the intersection is the ordered pair. pyfixest does not repair a two-way
   variance that is not positive semi-definite (no eigenvalue clipping): a negative diagonal
   element gives a NaN standard error, and so does this engine (``note_<clustering>`` says so).
-- Degrees of freedom of t, p and the intervals: G - 1 (two-way: min G - 1).
+- Degrees of freedom of t, p and the intervals: G - 1 (two-way: min G - 1). p = 2 P(T > |t|)
+  (``scipy.special.stdtr``; pyfixest writes 2 (1 - F(|t|)), equal but for p below ~1e-16).
+
+Only the reported (first) coefficient's variance is computed: with h = X~ b0, b0 the first row of
+B, b0' M_g b0 = sum_g (sum_{i in g} h_i u_i)^2, O(N) per model and clustering once the residuals are
+known (O(N k)). The pair-clustered FD meat is the sum over pairs; the two-way intersection
+(origin x destination = the ordered pair) is the same sum and is computed once.
 
 Dyadic-robust variance (Fafchamps and Gubert 2007, J. Dev. Econ. 83(2); Aronow, Samii and
 Assenova 2015, Political Analysis 23(4)): two rows are correlated when their pairs share a city in
@@ -66,13 +72,23 @@ any role (origin or destination), across periods:
 T_c the sum of the scores of the rows touching city c, U_u the sum over the rows of the unordered
 dyad u = {o, d} (the ordered pair and its reverse, every period): sum_c T_c T_c' counts a
 (i, j) once per shared city, and rows sharing both cities (same unordered dyad) are counted twice,
-hence the subtraction. O(N k^2), checked against the O(N^2) double sum in tests/test_engine.py.
-Small-sample factor: c = G/(G-1) * (N-1)/(N-K) with G the number of distinct cities in the sample,
-K as for two-way, and t with G - 1 degrees of freedom: the factor of the multi-way clustering of
-which dyadic clustering is the limit (Cameron and Miller 2014, "Robust inference for dyadic data",
-use G/(G-1) with G the number of nodes), so that the dyadic SE is directly comparable with the
-two-way SE printed beside it. It is a convention, not pyfixest's (pyfixest has no dyadic option).
+hence the subtraction. O(N k^2) for the whole matrix (O(N) for the reported coefficient, as
+above), checked against the O(N^2) double sum in tests/test_engine.py.
+Small-sample factor (this engine's convention; pyfixest has no dyadic option): c = G/(G-1) *
+(N-1)/(N-K) with G the number of distinct cities in the sample and K as for two-way, and t with
+G - 1 degrees of freedom. Why: cities are the units whose shocks the estimator pools (the dyadic
+sum is the union of the city clusters, as two-way is of the origin and destination clusters), so
+the CRV1 factor is applied with cities as the clusters, exactly as ``G_df="min"`` applies it to the
+two-way SE printed beside it; the two are then on the same footing. The plain sum of Fafchamps-Gubert
+and Aronow-Samii-Assenova is c = 1; ``ssc_dyadic`` reports c, so either can be recovered.
 Like two-way, M_dyadic need not be positive semi-definite; a negative variance gives NaN.
+
+Agreement with pyfixest (tests/test_engine.py, benchmarks/engine.py): every book model at ci scale
+equals pyfixest 0.60 with its demeaner converged (``MapDemeaner(fixef_tol=1e-12)``) to 1e-8 relative
+in coefficient and SE (measured: 3e-11 and 4e-12) under pair, origin, destination and two-way
+clustering. pyfixest's default demeaner tolerance (1e-6) leaves its own SEs off by up to a few 1e-6
+(relative) on this panel, so its default is not a 1e-8 yardstick. Saturated fits (df_resid = 0)
+have residuals that are exactly zero; their SEs, in both, are rounding noise around 0.
 
 Output of :func:`fit` (wide: one row per model)
 -------------------------------------------------
@@ -86,7 +102,8 @@ ci90_low_c, ci90_high_c, ci95_low_c, ci95_high_c, G_c`` (clusters, two-way: the 
 pairs seen in two or more periods), ``n_pairs``, ``n_singletons``, ``df_resid`` = nobs_effective -
 (pair and period effects' rank) - rank (two periods: FD observations - 1 - rank), and
 ``n_nonfinite`` (rows of the sample left out because a column of this model is NaN or infinite,
-as pyfixest drops them). The caller decides what a saturated fit (df_resid <= 0 or tiny) means.
+as pyfixest drops them), ``dependent_column`` and ``controls_entered`` (the panel columns used).
+The caller decides what a saturated fit (df_resid <= 0 or tiny) means.
 """
 
 from __future__ import annotations
@@ -98,7 +115,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 import scipy.sparse as sp
-from scipy import stats
+from scipy.special import stdtr, stdtrit  # Student t cdf and quantile (what scipy.stats.t calls)
 
 #: Clusterings the engine computes (``twoway`` = origin + destination city, Cameron-Gelbach-Miller).
 CLUSTERINGS: tuple[str, ...] = ("pair", "origin", "dest", "twoway", "dyadic")
@@ -143,11 +160,6 @@ def _as_model(spec) -> Model:
                  tier=spec.tier, table=spec.table, column=spec.column, label=spec.dependent)
 
 
-def stars(p: float) -> str:
-    """Significance stars: *** p < 0.01, ** p < 0.05, * p < 0.1 (as ``models.stars``)."""
-    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
-
-
 def collinear(xtx: np.ndarray, tol: float = COLLIN_TOL) -> np.ndarray:
     """Boolean mask of the columns pyfixest (and fixest) drop as collinear.
 
@@ -190,14 +202,16 @@ class _Panel:
         labels = np.sort(panel[period].unique())
         self.period = np.searchsorted(labels, panel[period].to_numpy())
         self.n_periods = len(labels)
-        cities, codes = np.unique(np.concatenate([panel[origin].astype(str).to_numpy(),
-                                                  panel[dest].astype(str).to_numpy()]), return_inverse=True)
+        codes, cities = pd.factorize(pd.concat([panel[origin], panel[dest]], ignore_index=True).astype(str))
         self.n_cities = len(cities)
         self.origin, self.dest = codes[: self.n], codes[self.n:]
-        self.inter = self.origin.astype(np.int64) * self.n_cities + self.dest  # origin x dest
+        self.inter = pd.factorize(self.origin.astype(np.int64) * self.n_cities + self.dest)[0]  # origin x dest
         self.n_pairs = int(self.pair.max()) + 1 if self.n else 0
+        #: number of possible codes of each identifier (codes are dense integers below it)
+        self.size = {"pair": self.n_pairs, "period": self.n_periods, "origin": self.n_cities,
+                     "dest": self.n_cities, "inter": int(self.inter.max()) + 1 if self.n else 0}
         cell = self.pair.astype(np.int64) * self.n_periods + self.period
-        if len(np.unique(cell)) < self.n:
+        if _nunique(cell, self.n_pairs * self.n_periods) < self.n:
             dup = pd.Series(cell).duplicated().to_numpy()
             r = int(np.flatnonzero(dup)[0])
             raise ValueError(f"panel row {r}: {pair}={panel[pair].iloc[r]!r} appears twice in "
@@ -206,6 +220,7 @@ class _Panel:
             self.pos = np.full((self.n_pairs, 2), -1, np.int64)
             self.pos[self.pair, self.period] = np.arange(self.n)
         self._cols: dict[str, np.ndarray] = {}
+        self._finite: dict[str, np.ndarray] = {}
 
     def col(self, name: str) -> np.ndarray:
         if name not in self._cols:
@@ -217,6 +232,11 @@ class _Panel:
                 raise TypeError(f"panel column {name!r} is not numeric ({self.frame[name].dtype}); "
                                 "model variables must be numbers") from err
         return self._cols[name]
+
+    def finite(self, name: str) -> np.ndarray:
+        if name not in self._finite:
+            self._finite[name] = np.isfinite(self.col(name))
+        return self._finite[name]
 
     def matrix(self, names: list[str], rows: np.ndarray) -> np.ndarray:
         out = np.empty((len(rows), len(names)))
@@ -244,23 +264,36 @@ def _sample_mask(p: _Panel, sample: str, tier: str, samples: Mapping[str, Sample
     return mask
 
 
-def _nunique(codes: np.ndarray) -> int:
-    return int(len(np.unique(codes)))
+def _nunique(codes: np.ndarray, size: int | None = None) -> int:
+    """Distinct values of non-negative integer ``codes`` (all below ``size``), in O(n + size)."""
+    if not len(codes):
+        return 0
+    return int(np.count_nonzero(np.bincount(codes, minlength=size or 0)))
 
 
-def _nested(fe: np.ndarray, cl: np.ndarray) -> bool:
-    """Every level of ``fe`` lies in a single cluster of ``cl`` (pyfixest's nesting rule)."""
-    big = int(cl.max()) + 1 if len(cl) else 1
-    return _nunique(fe.astype(np.int64) * big + cl) == _nunique(fe)
+def _compress(codes: np.ndarray, size: int | None = None) -> tuple[np.ndarray, int]:
+    """Codes renumbered 0..g-1 (order kept) and g, for non-negative integer codes below ``size``."""
+    if not len(codes):
+        return codes.astype(np.int64), 0
+    present = np.bincount(codes, minlength=size or 0) > 0
+    remap = np.cumsum(present) - 1
+    return remap[codes], int(present.sum())
 
 
-def _compress(codes: np.ndarray) -> tuple[np.ndarray, int]:
-    u, inv = np.unique(codes, return_inverse=True)
-    return inv, len(u)
+def _nested(fe: np.ndarray, n_fe: int, cl: np.ndarray) -> bool:
+    """Every level of ``fe`` lies in a single cluster of ``cl`` (pyfixest's nesting rule), O(n)."""
+    if not len(fe):
+        return False
+    lo = np.full(n_fe, np.iinfo(np.int64).max)
+    hi = np.full(n_fe, -1, np.int64)
+    np.minimum.at(lo, fe, cl)
+    np.maximum.at(hi, fe, cl)
+    seen = hi >= 0
+    return bool((lo[seen] == hi[seen]).all())
 
 
-def _indicator(codes: np.ndarray, n: int) -> sp.csr_matrix:
-    inv, g = _compress(codes)
+def _indicator(codes: np.ndarray, n: int, size: int | None = None) -> sp.csr_matrix:
+    inv, g = _compress(codes, size)
     return sp.csr_matrix((np.ones(n), (inv, np.arange(n))), shape=(g, n))
 
 
@@ -287,7 +320,7 @@ def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
     rows = np.flatnonzero(mask)
     N = len(rows)
     pair_r, period_r = p.pair[rows], p.period[rows]
-    n_pairs, n_periods = _nunique(pair_r), _nunique(period_r)
+    n_pairs, n_periods = _nunique(pair_r, p.n_pairs), _nunique(period_r, p.n_periods)
     ssy = {}
     for d in deps:
         y = p.col(d)[rows]
@@ -305,18 +338,20 @@ def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
         nobs_eff, fe_rank = 2 * len(b), (len(b) + 1 if len(b) else 0)
     else:
         from pyfixest.core.demean import demean  # pyfixest's MAP demeaner (import is slow: lazy)
-        flist = np.column_stack([_compress(pair_r)[0], _compress(period_r)[0]]).astype(np.uint64)
+        flist = np.column_stack([_compress(pair_r, p.n_pairs)[0],
+                                 _compress(period_r, p.n_periods)[0]]).astype(np.uint64)
         X = p.matrix(cols, rows)
         W, ok = demean(np.ascontiguousarray(X), flist, np.ones(N), tol=demean_tol, maxiter=100_000)
         if not ok:
             raise RuntimeError(f"pyfixest's demeaner did not converge to {demean_tol} on a sample "
                                f"of {N} rows")
-        cnt = np.bincount(flist[:, 0].astype(np.int64))
+        cnt = np.bincount(flist[:, 0].astype(np.int64))  # rows per pair
         eff = cnt[flist[:, 0].astype(np.int64)] >= 2
         W = W[eff]
         work = rows[eff]
         nobs_eff = int(eff.sum())
-        fe_rank = _fe_rank(p.pair[work], p.period[work])
+        fe_rank = _fe_rank(p.pair[work], p.n_pairs, p.period[work], p.n_periods)
+    W = np.asfortranarray(W)  # columns contiguous: models gather column subsets
     C = W.T @ W
     g = _Group(cols=cols, index={c: j for j, c in enumerate(cols)}, W=W, C=C, ssy=ssy, N=N,
                n_pairs=n_pairs, n_periods=n_periods, nobs_effective=nobs_eff, fe_rank=fe_rank)
@@ -325,45 +360,45 @@ def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
                 "inter": p.inter[rows]}
     var_work = {"pair": p.pair[work], "origin": p.origin[work], "dest": p.dest[work],
                 "inter": p.inter[work]}
-    fes = (pair_r, period_r)
+    fes = ((pair_r, p.n_pairs), (period_r, p.n_periods))
     fe_levels = (n_pairs, n_periods)
     n_w = len(work)
-    ind: dict[str, sp.csr_matrix] = {}
+    ind: dict[str, sp.csr_matrix | None] = {}
 
-    def indicator(v: str) -> sp.csr_matrix:
+    def indicator(v: str) -> sp.csr_matrix | None:
+        """Cluster-sum matrix of variable v over the working observations; None when every
+        working observation is its own cluster (FD: pair, and origin x destination)."""
         if v not in ind:
-            ind[v] = _indicator(var_work[v], n_w)
+            ind[v] = None if _nunique(var_work[v], p.size[v]) == n_w else _indicator(var_work[v], n_w, p.size[v])
         return ind[v]
 
     for c in clusterings:
         variables = {"pair": ["pair"], "origin": ["origin"], "dest": ["dest"],
                      "twoway": ["origin", "dest", "inter"], "dyadic": ["origin", "dest"]}[c]
-        nested = [any(_nested(fe, var_rows[v]) for v in variables) for fe in fes] if N else [False, False]
+        nested = [any(_nested(fe, n_fe, var_rows[v]) for v in variables) for fe, n_fe in fes]
         k_nested = sum(lv for lv, f in zip(fe_levels, nested) if f)
         n_nested = sum(nested)
         if c == "dyadic":
-            G = _nunique(np.concatenate([p.origin[rows], p.dest[rows]]))
+            G = _nunique(np.concatenate([p.origin[rows], p.dest[rows]]), p.n_cities)
         else:
-            G = min(_nunique(var_rows[v]) for v in variables) if N else 0
+            G = min(_nunique(var_rows[v], p.size[v]) for v in variables)
         if c == "twoway":
             terms = [(indicator("origin"), 1.0), (indicator("dest"), 1.0), (indicator("inter"), -1.0)]
         elif c == "dyadic":
-            terms = [(_city_indicator(p.origin[work], p.dest[work]), 1.0),
-                     (_dyad_indicator(p.origin[work], p.dest[work]), -1.0)]
-        elif c == "pair" and _nunique(var_work["pair"]) == n_w:
-            terms = [(None, 1.0)]  # every working observation is its own cluster
+            terms = [(_city_indicator(p.origin[work], p.dest[work], p.n_cities), 1.0),
+                     (_dyad_indicator(p.origin[work], p.dest[work], p.n_cities), -1.0)]
         else:
             terms = [(indicator(variables[0]), 1.0)]
         g.clusters[c] = {"terms": terms, "G": G, "fe_adj": -k_nested + n_nested}
     return g
 
 
-def _fe_rank(pair: np.ndarray, period: np.ndarray) -> int:
+def _fe_rank(pair: np.ndarray, n_pair: int, period: np.ndarray, n_period: int) -> int:
     """Rank of the pair and period dummies: levels minus connected components (bipartite graph)."""
     from scipy.sparse.csgraph import connected_components
 
-    pc, npair = _compress(pair)
-    tc, nper = _compress(period)
+    pc, npair = _compress(pair, n_pair)
+    tc, nper = _compress(period, n_period)
     if not len(pc):
         return 0
     adj = sp.csr_matrix((np.ones(len(pc)), (pc, npair + tc)), shape=(npair + nper, npair + nper))
@@ -371,43 +406,35 @@ def _fe_rank(pair: np.ndarray, period: np.ndarray) -> int:
     return npair + nper - ncomp
 
 
-def _city_indicator(o: np.ndarray, d: np.ndarray) -> sp.csr_matrix:
+def _city_indicator(o: np.ndarray, d: np.ndarray, n_cities: int) -> sp.csr_matrix:
     """(cities x n) matrix with a 1 at each observation's origin and destination city."""
     n = len(o)
     same = o == d
     r = np.concatenate([o, d[~same]])
     c = np.concatenate([np.arange(n), np.flatnonzero(~same)])
-    inv, g = _compress(r)
+    inv, g = _compress(r, n_cities)
     return sp.csr_matrix((np.ones(len(r)), (inv, c)), shape=(g, n))
 
 
-def _dyad_indicator(o: np.ndarray, d: np.ndarray) -> sp.csr_matrix:
+def _dyad_indicator(o: np.ndarray, d: np.ndarray, n_cities: int) -> sp.csr_matrix:
     """(unordered dyads x n) matrix; observations with origin == destination share one city only
     and are left out (they were not double-counted)."""
     n = len(o)
     keep = np.flatnonzero(o != d)
     lo, hi = np.minimum(o[keep], d[keep]), np.maximum(o[keep], d[keep])
-    inv, g = _compress(lo.astype(np.int64) * (max(int(hi.max(initial=0)), 0) + 1) + hi)
+    inv, g = _compress(pd.factorize(lo.astype(np.int64) * n_cities + hi)[0])
     return sp.csr_matrix((np.ones(len(keep)), (inv, keep)), shape=(g, n))
 
 
 # ----------------------------------------------------------------------------- estimation
 
-def _inference(coef: float, se: float, df: float) -> dict:
-    nan = float("nan")
-    if not np.isfinite(se) or se <= 0 or not np.isfinite(df) or df <= 0:
-        return dict(se=se if np.isfinite(se) else nan, t=nan, p=nan, stars="", ci90_low=nan,
-                    ci90_high=nan, ci95_low=nan, ci95_high=nan)
-    t = coef / se
-    p = float(2.0 * stats.t.sf(abs(t), df))
-    q90, q95 = stats.t.ppf(0.95, df), stats.t.ppf(0.975, df)
-    return dict(se=se, t=t, p=p, stars=stars(p), ci90_low=coef - q90 * se, ci90_high=coef + q90 * se,
-                ci95_low=coef - q95 * se, ci95_high=coef + q95 * se)
-
-
 def _fit_batch(g: _Group, xcols: tuple[str, ...], ycols: list[str], clusterings: tuple[str, ...]) -> list[dict]:
-    """Fit ``y ~ xcols`` on group ``g`` for every y in ``ycols``; one dict per y with the first
-    regressor's estimates under every clustering, the identification facts and the fit."""
+    """Fit ``y ~ xcols`` on group ``g`` for every y in ``ycols``: the first regressor's coefficient
+    and variance under every clustering, the identification facts and the fit (one dict per y).
+
+    Only the reported coefficient's variance is needed: with h = W_x b0 (b0 the first row of the
+    bread B), b0' M b0 = sum_g (sum_{i in g} h_i e_i)^2, so each clustering costs O(n) per model.
+    """
     nan = float("nan")
     xi = np.array([g.index[c] for c in xcols])
     yi = np.array([g.index[c] for c in ycols])
@@ -415,40 +442,37 @@ def _fit_batch(g: _Group, xcols: tuple[str, ...], ycols: list[str], clusterings:
     drop = collinear(g.C[np.ix_(xi, xi)]) if n_w else np.ones(len(xi), bool)
     xk = xi[~drop]
     k = len(xk)
+    reported = bool(not drop[0])
     base = dict(n_regressors=len(xcols), rank=k, collinear=", ".join(c for c, d in zip(xcols, drop) if d),
                 nobs=g.N, nobs_effective=g.nobs_effective, n_pairs=g.n_pairs,
-                df_resid=g.nobs_effective - g.fe_rank - k)
-    out = []
-    if k == 0:
-        for y in ycols:
-            ssu = float(g.W[:, g.index[y]] @ g.W[:, g.index[y]]) if n_w else 0.0
-            row = dict(base, r2=1 - ssu / g.ssy[y] if g.ssy[y] else nan,  # no regressor: u = y~
-                       r2_within=0.0 if ssu else nan, coef=nan, reported_identified=False)
-            for c in clusterings:
-                row[c] = dict(_inference(nan, nan, nan), G=g.clusters[c]["G"], df_t=nan, ssc=nan, note="")
-            out.append(row)
-        return out
-    Cxx = g.C[np.ix_(xk, xk)]
-    bread = np.linalg.inv(Cxx)
-    B = scipy.linalg.solve(Cxx, g.C[np.ix_(xk, yi)], assume_a="pos")  # (k, m)
-    Wx = g.W[:, xk]
-    E = g.W[:, yi] - Wx @ B                                              # (n_w, m) within residuals
+                df_resid=g.nobs_effective - g.fe_rank - k, reported_identified=reported)
     m = len(yi)
-    S = (Wx[:, :, None] * E[:, None, :]).reshape(n_w, k * m)            # scores, all dependents
-    meats: dict[str, np.ndarray] = {}
-    for c in clusterings:
-        M = np.zeros((m, k, k))
-        for A, sign in g.clusters[c]["terms"]:
-            T = (S if A is None else A @ S).reshape(-1, k, m)
-            M += sign * np.einsum("gkm,glm->mkl", T, T)
-        meats[c] = M
-    reported = bool(~drop[0])
+    if k:
+        Cxx = g.C[np.ix_(xk, xk)]
+        B = scipy.linalg.solve(Cxx, g.C[np.ix_(xk, yi)], assume_a="pos")  # (k, m) coefficients
+        Wx = g.W[:, xk]
+        E = g.W[:, yi] - Wx @ B                                              # (n_w, m) within residuals
+    else:
+        B, E = np.zeros((0, m)), g.W[:, yi]
+    ssu = np.einsum("ij,ij->j", E, E)
+    var = {c: np.full(m, nan) for c in clusterings}
+    if reported:
+        b0 = np.linalg.inv(Cxx)[0]          # first row of the bread (X~'X~)^{-1}
+        Z = (Wx @ b0)[:, None] * E          # (n_w, m): b0's projection of every score
+        sums: dict[int, np.ndarray] = {}    # per cluster indicator (pair and two-way share one)
+        for c in clusterings:
+            v = np.zeros(m)
+            for A, sign in g.clusters[c]["terms"]:
+                if id(A) not in sums:
+                    T = Z if A is None else np.asarray(A @ Z)
+                    sums[id(A)] = np.einsum("gj,gj->j", T, T)
+                v += sign * sums[id(A)]
+            var[c] = v
+    out = []
     for j, y in enumerate(ycols):
-        ssu = float(E[:, j] @ E[:, j])
-        syy = float(g.C[g.index[y], g.index[y]])
-        row = dict(base, r2=1 - ssu / g.ssy[y] if g.ssy[y] else nan,
-                   r2_within=1 - ssu / syy if syy else nan,
-                   coef=float(B[0, j]) if reported else nan, reported_identified=reported)
+        syy = float(g.C[g.index[y], g.index[y]]) if n_w else 0.0
+        row = dict(base, r2=1 - ssu[j] / g.ssy[y] if g.ssy[y] else nan,
+                   r2_within=1 - ssu[j] / syy if syy else nan, coef=float(B[0, j]) if reported else nan)
         for c in clusterings:
             cl = g.clusters[c]
             G = cl["G"]
@@ -460,16 +484,37 @@ def _fit_batch(g: _Group, xcols: tuple[str, ...], ycols: list[str], clusterings:
                 ssc, note = nan, "no residual degrees of freedom for the small-sample factor"
             else:
                 ssc = G / (G - 1) * (g.N - 1) / (g.N - df_k)
-            v = ssc * float(bread[0] @ meats[c][j] @ bread[0]) if reported else nan
+            v = ssc * var[c][j]
             if reported and np.isfinite(v) and v < 0:
                 note = f"negative {c} variance estimate: no standard error"
-            se = float(np.sqrt(v)) if np.isfinite(v) and v >= 0 else nan
-            row[c] = dict(_inference(row["coef"], se, G - 1), G=G, df_t=G - 1, ssc=ssc, note=note)
+            row[c] = dict(se=float(np.sqrt(v)) if np.isfinite(v) and v >= 0 else nan,
+                          G=G, df_t=G - 1, ssc=ssc, note=note)
         out.append(row)
     return out
 
 
 _INFER = ("se", "t", "p", "stars", "ci90_low", "ci90_high", "ci95_low", "ci95_high")
+
+
+def _stars_array(p: np.ndarray) -> np.ndarray:
+    return np.select([p < 0.01, p < 0.05, p < 0.1], ["***", "**", "*"], "")
+
+
+def _add_inference(out: pd.DataFrame, c: str) -> None:
+    """t, p (two-sided, t with ``df_t_<c>`` degrees of freedom) and 90/95% intervals from
+    ``coef`` and ``se_<c>``; NaN (and no stars) where the SE or the degrees of freedom are missing."""
+    coef, se, df = out["coef"].to_numpy(float), out[f"se_{c}"].to_numpy(float), out[f"df_t_{c}"].to_numpy(float)
+    ok = np.isfinite(coef) & np.isfinite(se) & (se > 0) & np.isfinite(df) & (df > 0)
+    t = np.full(len(out), np.nan)
+    p = np.full(len(out), np.nan)
+    q90, q95 = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    t[ok] = coef[ok] / se[ok]
+    p[ok] = 2.0 * stdtr(df[ok], -np.abs(t[ok]))
+    q90[ok], q95[ok] = stdtrit(df[ok], 0.95), stdtrit(df[ok], 0.975)
+    out[f"t_{c}"], out[f"p_{c}"] = t, p
+    out[f"stars_{c}"] = np.where(ok, _stars_array(np.nan_to_num(p, nan=1.0)), "")
+    out[f"ci90_low_{c}"], out[f"ci90_high_{c}"] = coef - q90 * se, coef + q90 * se
+    out[f"ci95_low_{c}"], out[f"ci95_high_{c}"] = coef - q95 * se, coef + q95 * se
 
 
 def fit(panel: pd.DataFrame, specs: Iterable, clusters: Iterable[str] = ("pair", "twoway"), *,
@@ -513,8 +558,7 @@ def fit(panel: pd.DataFrame, specs: Iterable, clusters: Iterable[str] = ("pair",
     for (sample, tier), idx in by_sample.items():
         base = _sample_mask(p, sample, tier, samples)
         used = list(dict.fromkeys(c for i in idx for c in (ms[i].dependent,) + ms[i].regressors + ms[i].controls))
-        finite = {c: np.isfinite(p.col(c)) for c in used}
-        cutting = {c for c in used if not finite[c][base].all()}
+        cutting = {c for c in used if not p.finite(c)[base].all()}
         groups: dict[frozenset, list[int]] = {}
         for i in idx:
             m = ms[i]
@@ -523,7 +567,7 @@ def fit(panel: pd.DataFrame, specs: Iterable, clusters: Iterable[str] = ("pair",
         for cut, gidx in groups.items():
             mask = base.copy()
             for c in cut:
-                mask &= finite[c]
+                mask &= p.finite(c)
             cols = list(dict.fromkeys(c for i in gidx for c in (ms[i].dependent,) + ms[i].regressors + ms[i].controls))
             deps = list(dict.fromkeys(ms[i].dependent for i in gidx))
             g = _build_group(p, mask, cols, deps, clusters, demean_tol)
@@ -538,16 +582,15 @@ def fit(panel: pd.DataFrame, specs: Iterable, clusters: Iterable[str] = ("pair",
                 fitted = dict(zip(ycols, _fit_batch(g, xcols, ycols, clusters)))
                 for i in bidx:
                     results[i] = _tidy(ms[i], fitted[ms[i].dependent], clusters, n_base - len(rows), n_single)
-    return pd.DataFrame(results)
+    return _assemble(results, clusters)
 
 
 def _tidy(m: Model, r: dict, clusters: tuple[str, ...], n_nonfinite: int, n_single: int) -> dict:
     reg = m.regressors[0]
-    head = r[clusters[0]]
     row = {"key": m.key, "table": m.table, "column": m.column, "sample": m.sample, "tier": m.tier,
            "dependent": m.label or m.dependent, "regressor": reg, "controls": "yes" if m.controls else "no",
            "nobs": r["nobs"], "r2": r["r2"], "r2_within": r["r2_within"], "cluster": clusters[0],
-           "coef": r["coef"], **{k: head[k] for k in _INFER}, "note": ""}
+           "coef": r["coef"], "note": ""}
     if not r["reported_identified"]:
         row["note"] = f"not identified: {reg} has no variation within pairs in this sample"
     row.update(dependent_column=m.dependent, controls_entered=", ".join(m.controls),
@@ -555,6 +598,20 @@ def _tidy(m: Model, r: dict, clusters: tuple[str, ...], n_nonfinite: int, n_sing
                nobs_effective=r["nobs_effective"], n_pairs=r["n_pairs"], n_singletons=n_single,
                df_resid=r["df_resid"], n_nonfinite=n_nonfinite)
     for c in clusters:
-        for k in (*_INFER, "G", "df_t", "ssc", "note"):
+        for k in ("se", "G", "df_t", "ssc", "note"):
             row[f"{k}_{c}"] = r[c][k]
     return row
+
+
+def _assemble(rows: list[dict], clusters: tuple[str, ...]) -> pd.DataFrame:
+    """The output frame: identification and fit columns, per-clustering inference, and the
+    headline columns (the first clustering's) in the layout of ``models.fit_specs``."""
+    out = pd.DataFrame(rows)
+    for c in clusters:
+        _add_inference(out, c)
+    head = pd.DataFrame({k: out[f"{k}_{clusters[0]}"] for k in _INFER})
+    lead = ["key", "table", "column", "sample", "tier", "dependent", "regressor", "controls", "nobs",
+            "r2", "r2_within", "cluster", "coef"]
+    per = [f"{k}_{c}" for c in clusters for k in (*_INFER, "G", "df_t", "ssc", "note")]
+    rest = [c for c in out.columns if c not in lead and c not in per]
+    return pd.concat([out[lead], head, out[rest], out[per]], axis=1)
