@@ -567,7 +567,7 @@ def _mat_array(ctx: _Ctx, name: str, v: Any) -> np.ndarray:
         ctx.fail(f"field {fld} is not a numeric matrix (MATLAB class gives numpy dtype {a.dtype})")
     if np.iscomplexobj(a):
         ctx.fail(f"field {fld} is complex")
-    a = a.astype(np.float64)
+    a = np.asarray(a, dtype=np.float64)  # no copy when already float64 (a full-size Z is 1.4 GB)
     if a.ndim == 0:
         a = a.reshape(1, 1)
     if a.ndim == 1:
@@ -1060,6 +1060,10 @@ def load_xlsx(path: Path | str, cities: Sequence[str] | Path | str | None, layou
         if role is None:
             if not sh.header_text(c) and sh.column_blank(body0, body0 + N, c):
                 continue
+            if not sh.header_text(c):
+                sh.fail(None, c, f"a column without a header holds values; expected {N} intermediate-use columns "
+                        f"({n} cities x {S} sectors) from column {_col_letter(L)}, then headed columns: does the "
+                        f"file hold more than the {n} listed cities?")
             allowed = (f"a declared final-demand category {list(lay.fd_categories)}" if lay.fd_categories
                        else f"a final-demand header containing one of {list(FD_WORDS)}")
             sh.fail(None, c, f"header {sh.header_text(c) or '(empty)'!r} is not recognised: expected {allowed}, "

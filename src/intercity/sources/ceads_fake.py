@@ -77,14 +77,15 @@ class FakeYear:
     """One year's fake table, 10k yuan.
 
     expected : the DenseMRIO the files encode (what :func:`ceads.read` must return).
-    synthetic : the dense form of the synthetic world's structured MRIO (``to_dense``).
+    synthetic : the dense form of the synthetic world's structured MRIO (``to_dense``), or None
+        when not kept (its Z array is then reused for ``expected``, to save memory at full size).
     Fk : (N, n, K) final demand by demanding city and category.
     exports : (N,). va : (4, N). im : (N,) intermediate imports by column.
     im_final : (n*K,) imports used by final demand (memo, in the .xlsx import row).
     """
 
     expected: DenseMRIO
-    synthetic: DenseMRIO
+    synthetic: DenseMRIO | None
     Fk: np.ndarray
     exports: np.ndarray
     va: np.ndarray
@@ -94,12 +95,20 @@ class FakeYear:
 
 @dataclass(frozen=True)
 class FakeWorld:
+    """The synthetic world (cities, city-year panel, structured MRIO per year) behind a fake.
+
+    ``year(y)`` builds that year's fake table (seeded by ``(seed, y)``: the same every call).
+    """
+
     cities: pd.DataFrame
     city_year: pd.DataFrame
-    years: dict[int, FakeYear]
+    mrio: dict[int, StructuredMRIO]
     n_cities: int
     seed: int
     export_share: float
+
+    def year(self, y: int, keep_synthetic: bool = True) -> "FakeYear":
+        return fake_year(self.mrio[y], np.random.default_rng([self.seed, y]), self.export_share, keep_synthetic)
 
 
 def _apply_structured(m: StructuredMRIO, v: np.ndarray) -> np.ndarray:
@@ -120,10 +129,11 @@ def _leontief_apply(m: StructuredMRIO, e: np.ndarray, tol: float = 1e-16, max_it
     raise mrio_mod.MRIOError("Neumann series for the exports did not converge")
 
 
-def fake_year(m: StructuredMRIO, rng: np.random.Generator, export_share: float = 0.05) -> FakeYear:
+def fake_year(m: StructuredMRIO, rng: np.random.Generator, export_share: float = 0.05,
+              keep_synthetic: bool = True) -> FakeYear:
     """The CEADs-layout arrays of one synthetic year (see the module docstring)."""
     if not 0 <= export_share < 1:
-        raise ValueError(f"export_share={export_share} must be in [0, 1)")
+        raise ceads.CEADSError(f"export_share={export_share} must be in [0, 1)")
     syn = mrio_mod.to_dense(m)
     n, S = m.n_cities, m.n_sectors
     N, K = n * S, len(CATEGORIES)
@@ -134,7 +144,11 @@ def fake_year(m: StructuredMRIO, rng: np.random.Generator, export_share: float =
     else:
         x = x0.copy()
     ratio = np.divide(x, x0, out=np.ones_like(x), where=x0 > 0)
-    Z = syn.Z * ratio[None, :]  # A diag(x): same coefficients as the synthetic world
+    if keep_synthetic:
+        Z = syn.Z * ratio[None, :]  # A diag(x): same coefficients as the synthetic world
+    else:
+        Z = syn.Z
+        Z *= ratio[None, :]
     # final demand in K categories: inventory share in [-3%, 8%], the rest split by Dirichlet shares
     inv = rng.uniform(-0.03, 0.08, (N, n))
     rest = rng.dirichlet((2.0, 5.0, 2.0, 4.0), size=(N, n))  # (N, n, 4)
@@ -151,23 +165,30 @@ def fake_year(m: StructuredMRIO, rng: np.random.Generator, export_share: float =
     im_final = 0.05 * Fk.reshape(N, n * K).clip(min=0).sum(axis=0)
     x_read = Z.sum(axis=1) + Fk.sum(axis=(1, 2)) + E
     expected = DenseMRIO(m.cities, m.sectors, Z, Fk.sum(axis=2), x_read)
-    return FakeYear(expected, syn, Fk, E, va, im, im_final)
+    return FakeYear(expected, syn if keep_synthetic else None, Fk, E, va, im, im_final)
 
 
 def build(n_cities: int = 41, seed: int = DEFAULT_SEED, export_share: float = 0.05,
           periods: Sequence[tuple[int, int]] = ((2012, 2015), (2015, 2017))) -> FakeWorld:
     """The synthetic world of ``(n_cities, seed)`` -- the one ``data_source: synthetic`` builds
-    for these parameters (years 2011-2017) -- and its fake CEADs tables for 2012, 2015, 2017."""
+    for these parameters (years 2011-2017) -- from which ``FakeWorld.year`` makes the fake CEADs
+    table of 2012, 2015 or 2017 (each year's extra draws seeded by ``(seed, year)``)."""
     from intercity.sources import synthetic
 
     mrio_years = tuple(sorted({y for p in periods for y in p}))
     if mrio_years != YEARS:
-        raise ValueError(f"periods {list(periods)} give MRIO years {mrio_years}; CEADs has {YEARS}")
+        raise ceads.CEADSError(f"periods {list(periods)} give MRIO years {mrio_years}; CEADs has {YEARS}")
     years = list(range(min(YEARS) - 1, max(YEARS) + 1))
-    raw = synthetic.generate(n_cities, seed, years, [tuple(p) for p in periods], YEARS)
-    rng = np.random.default_rng([seed, 2012])  # a stream of its own: the synthetic draws are untouched
-    out = {y: fake_year(raw["mrio"][y], rng, export_share) for y in YEARS}
-    return FakeWorld(raw["cities"], raw["city_year"], out, n_cities, seed, export_share)
+    try:
+        raw = synthetic.generate(n_cities, seed, years, [tuple(p) for p in periods], YEARS)
+    except ValueError as err:
+        raise ceads.CEADSError(f"{err}: the synthetic world draws from the prefecture-level cities named 市 and the "
+                         "municipalities, less those with administrative changes 2012-2017; the CEADs tables' "
+                         "309-313 units also count autonomous prefectures, leagues and prefectures") from None
+    if not 0 <= export_share < 1:
+        raise ceads.CEADSError(f"export_share={export_share} must be in [0, 1)")
+    return FakeWorld(raw["cities"], raw["city_year"], {y: raw["mrio"][y] for y in YEARS}, n_cities, seed,
+                     export_share)
 
 
 def layout(unit: str = "10k yuan") -> ceads.Layout:
@@ -249,9 +270,9 @@ def write(out: Path | str, n_cities: int = 41, seed: int = DEFAULT_SEED,
     out = Path(out)
     bad = sorted(set(formats) - {"mat", "xlsx"})
     if bad:
-        raise ValueError(f"formats {bad} unknown: use mat and/or xlsx")
+        raise ceads.CEADSError(f"formats {bad} unknown: use mat and/or xlsx")
     if ceads._unit_name(unit) is None:
-        raise ValueError(f"unit {unit!r} is not one of {list(ceads.UNITS)}")
+        raise ceads.CEADSError(f"unit {unit!r} is not one of {list(ceads.UNITS)}")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     world = build(n_cities, seed, export_share)
@@ -268,7 +289,8 @@ def write(out: Path | str, n_cities: int = 41, seed: int = DEFAULT_SEED,
     if "xlsx" in formats and not xlsx:
         done["xlsx"] = xlsx_note(n_cities)
         log(done["xlsx"])
-    for y, fy in world.years.items():
+    for y in YEARS:
+        fy = world.year(y, keep_synthetic=False)
         if "mat" in formats:
             t = time.perf_counter()
             write_mat(out / f"city_mrio_{y}.mat", fy, unit)
