@@ -396,3 +396,15 @@ def test_unknown_trailing_row_is_refused_naming_it(tmp_path):
     with pytest.raises(ceads.CEADSError, match=r"t.xlsx: sheet 'Sheet1', row 9: label 'Memo' after the 4 \(city, sector\) "
                                                r"rows is not a declared trailing row"):
         ceads.read(_book(tmp_path / "t.xlsx", rows), list(IDS2), _two_city_layout())
+
+
+def test_mat_category_major_and_top_level_fields(tmp_path):
+    Fcat = F2.reshape(4, 2, 2).transpose(0, 2, 1).reshape(4, 4)  # category 1 of both cities, then category 2
+    path = _mat(tmp_path / "m.mat", Z=Z2, F=Fcat, Export=E2[:, None])
+    t = ceads.read(path, list(IDS2), ceads.Layout(sectors=TWO, fd_order="category-major"))
+    _check_two(t)
+    np.testing.assert_array_equal(t.F_categories, F2.reshape(4, 2, 2))
+    scipy.io.savemat(tmp_path / "top.mat", {"Z": Z2, "F": F2, "Export": E2[:, None], "note": "x"})
+    t = ceads.read(tmp_path / "top.mat", list(IDS2), ceads.Layout(sectors=TWO, struct=None))
+    _check_two(t)
+    assert [n.where for n in t.report.of("ignored_field")] == ["note"]

@@ -24,6 +24,9 @@ column of imports by row product, as NBS's national tables do) are declared with
 proportion to its total domestic use (:func:`intercity.mrio.remove_imports_proportional`, the
 proportional import assumption), the row balance is ``x = Z 1 + F 1 + Export + Other - M`` and the
 column balance ``x = 1'Z + VA``. The method is chosen by the declared layout, never from the file.
+(The city tables' own layout documentation was not at hand when this was written: the
+non-competitive form is the one documented for the CEADs 2012 MRIO above, and it matches the city
+``.mat`` struct's separate ``IM`` field. A holder whose copy differs declares it.)
 
 Layouts
 -------
@@ -45,6 +48,7 @@ final-demand category (``fd_categories``), total output (``total_headers``), a s
 declared, the final-demand vocabulary ``FD_WORDS`` is used. A column recognised as nothing is
 refused, naming it. Final-demand columns come in n city blocks of the same K categories. Blank
 cells are zeros and reported by cell (``blank = "zero"``) or refused (``blank = "refuse"``).
+Spreadsheets are read with python-calamine (``engine = "calamine"``) or openpyxl (streaming).
 
 Units: ``Layout.unit`` (yuan, 10k yuan, million yuan, 100 million yuan, or 元/万元/百万元/亿元) is
 converted to the book's 10k yuan. Negative final demand (inventory drawdowns) is data: kept.
@@ -76,7 +80,7 @@ from intercity.mrio import DenseMRIO, MRIOError, remove_imports_proportional
 from intercity.sectors import SECTOR_CODES
 
 __all__ = ["CEADSError", "Layout", "Note", "Report", "CEADsTable", "UNITS", "read", "read_years",
-           "read_city_list", "resolve_cities", "load", "load_mat", "load_xlsx"]
+           "read_city_list", "resolve_cities", "reports_frame", "load", "load_mat", "load_xlsx"]
 
 #: Money units a table may be declared in -> factor to the book's 10k yuan (万元).
 UNITS: dict[str, float] = {"yuan": 1e-4, "10k yuan": 1.0, "million yuan": 100.0, "100 million yuan": 1e4}
@@ -447,7 +451,7 @@ class _Ctx:
         self.pre = f"{path}" + (f" ({year})" if year is not None else "")
 
     def fail(self, msg: str) -> None:
-        raise CEADSError(f"{self.pre}: {msg}")
+        raise CEADSError(" ".join(f"{self.pre}: {msg}".split("\n")))
 
     def where(self, k: int) -> str:
         return f"city {self.cities[k // self.S]} sector {self.layout.sectors[k % self.S]}"
@@ -1322,7 +1326,7 @@ def load(path: Path | str, cities: Sequence[str] | Path | str | None, sectors: S
     return read(path, cities, lay).mrio
 
 
-def _iter_notes(tables: Iterable[CEADsTable]) -> pd.DataFrame:
-    """All reports of several tables in one frame (file, kind, where, message)."""
+def reports_frame(tables: Iterable[CEADsTable]) -> pd.DataFrame:
+    """The reports of several tables in one frame: file, kind, where, message (for the ledger/book)."""
     frames = [t.report.frame() for t in tables]
     return pd.concat(frames, ignore_index=True) if frames else Report("").frame()
