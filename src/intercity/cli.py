@@ -1,5 +1,6 @@
 """Command line: ``python -m intercity build --params FILE [--only NOTEBOOK] [--out DIR]``,
-``python -m intercity data prepare --params FILE`` and ``python -m intercity data fetch``."""
+``python -m intercity data prepare --params FILE``, ``python -m intercity data fetch`` and
+``python -m intercity data fake-ceads --out DIR [--cities N] [--seed S] [--formats mat,xlsx]``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     fet.add_argument("--mirror", help="folder holding the files (default: $INTERCITY_DATA_MIRROR or ../shared/data)")
     fet.add_argument("--dest", help="where to put them (default: data/raw)")
     fet.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+    fake = dsub.add_parser("fake-ceads", help="write the synthetic world as fake CEADs city MRIO tables "
+                           "(2012, 2015, 2017; .mat and .xlsx), a city list, a city panel and the layout")
+    fake.add_argument("--out", required=True, help="folder to write (created if absent)")
+    fake.add_argument("--cities", type=int, default=41,
+                      help="number of cities (default 41 = the ci scale; 273 = the study's full scale; at most 288)")
+    fake.add_argument("--seed", type=int, default=None, help="seed of the synthetic world (default: that of params/default.yaml)")
+    fake.add_argument("--formats", default=None,
+                      help="comma-separated: mat, xlsx (default both; .xlsx is skipped above 60 cities unless "
+                           "named explicitly with --formats)")
+    fake.add_argument("--unit", default="10k yuan", help="money unit of the files: yuan, 10k yuan, million yuan, 100 million yuan")
+    fake.add_argument("--export-share", type=float, default=0.05, help="exports as a share of output (default 0.05)")
     args = ap.parse_args(argv)
     try:
         return _run(args)
@@ -45,6 +57,20 @@ def one_line(err: BaseException) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "data" and args.action == "fake-ceads":
+        from intercity.sources import ceads_fake
+
+        formats = [f.strip() for f in (args.formats or "mat,xlsx").split(",") if f.strip()]
+        done = ceads_fake.write(args.out, n_cities=args.cities,
+                                seed=ceads_fake.DEFAULT_SEED if args.seed is None else args.seed,
+                                formats=formats, unit=args.unit, export_share=args.export_share,
+                                force_xlsx=args.formats is not None,
+                                log=lambda m: print(f"note: {m}", file=sys.stderr))
+        for key, value in done.items():
+            if key != "seconds":
+                print(f"{key:>10}  {value}")
+        print(f"{'seconds':>10}  " + ", ".join(f"{k} {v}" for k, v in done["seconds"].items()))
+        return 0
     if args.command == "data" and args.action == "fetch":
         from intercity.sources import fetch
 

@@ -63,7 +63,7 @@ def read_panel(path: Path, sheet: str | int, city_keys: tuple[str, ...], year_ke
 
     Returns (panel, ledger of unmatched names). Rows without a year are skipped.
     """
-    frame = pd.read_excel(path, sheet_name=sheet)
+    frame = pd.read_excel(path, sheet_name=sheet, engine="openpyxl")
     ccol = _find_col(frame, path, *city_keys)
     ycol = _find_col(frame, path, *year_keys)
     cols = {v: _find_col(frame, path, *k) for v, k in value_keys.items()}
@@ -113,7 +113,7 @@ def parse_yearbook(path: Path, file_year: int) -> tuple[pd.DataFrame, pd.DataFra
     year is ``file_year - 1`` (the yearbook reports the previous year). Aggregate rows (城市合计,
     provinces) are skipped. Raises ValueError naming the file and the missing variable.
     """
-    raw = pd.read_excel(path, sheet_name=0, header=None, dtype=object)
+    raw = pd.read_excel(path, sheet_name=0, header=None, dtype=object, engine="openpyxl")
     labels = _header_labels(raw)
 
     def col(keys: tuple[str, ...], sub: str, exclude: tuple[str, ...] = ()) -> int:

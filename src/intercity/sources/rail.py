@@ -634,7 +634,7 @@ def check_2018_cities(served: pd.DataFrame, raw_dir: Path | None, year: int = 20
     Served: an open station (open_year <= ``year``) in the city on any line. Returns cities,
     served, not_served (names), outside_universe (names)."""
     path = raw_path("rail/hsr_cities_stations_2018.xlsx", raw_dir)
-    raw = pd.read_excel(path, header=None, dtype=str)
+    raw = pd.read_excel(path, header=None, dtype=str, engine="openpyxl")
     if raw.shape[1] < 3:
         raise ValueError(f"{path}: expected columns province, city, stations; found {raw.shape[1]} column(s)")
     universe = set(city_universe()["city_id"])
