@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intercity.mrio import (
+    BALANCE_TOL,
     DenseMRIO,
     MRIOError,
+    MRIOWarning,
     StructuredMRIO,
     dense_from_arrays,
     gross_output,
@@ -19,6 +21,7 @@ from intercity.mrio import (
     national_system,
     remove_imports_proportional,
     solve_structured,
+    spectral_radius,
     to_dense,
     validate,
 )
@@ -295,12 +298,8 @@ def test_negative_dense_flow_names_both_ends():
         validate(replace_dense(d, Z=Z), label=2015)
 
 
-def test_negative_dense_final_demand_and_output():
+def test_negative_dense_output():
     d = hand_dense()
-    F = d.F.copy()
-    F[3, 0] = -0.5
-    with pytest.raises(MRIOError, match=r"negative F.*final demand of city 110000 for the output of city 120000 sector 02"):
-        validate(replace_dense(d, F=F))
     x = d.x.copy()
     x[2] = -1.0
     with pytest.raises(MRIOError, match=r"negative x.*city 120000 sector 01"):
@@ -313,10 +312,6 @@ def test_negative_structured_entries():
     a[1, 0] = -0.1
     with pytest.raises(MRIOError, match=r"negative coefficient a_nat\[02, 01\]"):
         validate(replace(m, a_nat=a))
-    f = m.final_demand.copy()
-    f[1, 0] = -1
-    with pytest.raises(MRIOError, match="negative final demand .* city 120000 for sector 01"):
-        validate(replace(m, final_demand=f))
     t = m.shares.copy()
     t[1, :, 1] = [-0.5, 1.5]  # still sums to 1
     with pytest.raises(MRIOError, match="negative share .* product 02 supplied by city 110000 to city 120000"):
@@ -338,24 +333,6 @@ def test_nan_and_inf():
     Z[0, 2] = np.nan
     with pytest.raises(MRIOError, match="Z.* not finite.*from city 110000 sector 01 to city 120000 sector 01"):
         validate(replace_dense(d, Z=Z))
-
-
-def test_structured_column_sum_at_least_one_names_sector():
-    m = hand_structured()
-    a = np.array([[0.0, 0.5], [1.0, 0.0]])  # column "01" sums to 1
-    with pytest.raises(MRIOError, match="column sum 1 >= 1 for sector 01"):
-        validate(replace(m, a_nat=a))
-    with pytest.raises(MRIOError, match="sector 01"):
-        induced_output(replace(m, a_nat=a))  # induced_output validates
-
-
-def test_dense_column_sum_at_least_one_names_city_sector():
-    # the singular case: Z column (A, 02) sums to x
-    d = hand_dense()
-    Z = d.Z.copy()
-    Z[0, 1] = 12.0  # column (A, 02): Z sums to 12 = x
-    with pytest.raises(MRIOError, match=r"\[2017\] coefficient column sum 1 >= 1 for city 110000 sector 02"):
-        validate(replace_dense(d, Z=Z), label=2017)
 
 
 def test_dense_inputs_without_output():
@@ -418,7 +395,7 @@ def test_singular_dense_leontief_names_column():
 
 def test_ill_conditioned_dense_leontief_names_column():
     x = 1.0
-    d = DenseMRIO(("110000",), ("01", "02"), Z=[[0.2, 0.0], [0.0, x - 1e-15]], F=[[1.0], [1.0]], x=[1.0, x])
+    d = DenseMRIO(("110000",), ("01", "02"), Z=[[0.2, 0.0], [0.0, x - 1e-15]], F=[[0.8], [0.0]], x=[1.0, x])
     with pytest.raises(MRIOError, match=r"ill-conditioned.*city 110000 sector 02"):
         leontief_lu(d)
     with pytest.raises(MRIOError, match=r"ill-conditioned.*city 110000 sector 02"):
@@ -484,3 +461,126 @@ def test_full_sector_count_structured_small_n():
     m = random_structured(3, N_SECTORS, seed=21, max_colsum=0.7)
     X = induced_output(m)
     np.testing.assert_allclose(induced_output(to_dense(m)), X, rtol=0, atol=1e-9 * X.max())
+
+
+# ---------------------------------------------------------------------------
+# solvability rules (module docstring): spectral radius below 1 is the condition, a column sum
+# of A above 1 is a warning, uses beyond output (dense) are an error; negative final demand is data
+
+#: Column sums (0.26, 0.1, 1.05), eigenvalues 0.26, 0.1, 0.2 (upper triangular): rho = 0.26.
+A_COL_105 = np.array([[0.26, 0.0, 0.40], [0.0, 0.10, 0.45], [0.0, 0.0, 0.20]])
+
+
+def _two_city(a: np.ndarray, f: np.ndarray | None = None) -> StructuredMRIO:
+    S = a.shape[0]
+    t = np.stack([[[0.7, 0.2], [0.3, 0.8]]] * S)  # (S, 2, 2), columns sum to 1
+    f = np.array([[3.0, 1.0, 2.0], [1.0, 4.0, 1.0]])[:, :S] if f is None else f
+    return StructuredMRIO(HAND_CITIES, SECTOR_CODES[:S], a, t, f)
+
+
+def test_column_sum_above_one_with_spectral_radius_026_is_valid():
+    assert A_COL_105.sum(axis=0)[2] == pytest.approx(1.05)
+    m = _two_city(A_COL_105)
+    with pytest.warns(MRIOWarning, match=r"column sum 1.05 >= 1 for sector 03"):
+        validate(m)
+    lo, hi = spectral_radius(m)
+    assert lo == hi == pytest.approx(0.26, abs=1e-12)
+    with pytest.warns(MRIOWarning):
+        X = induced_output(m)
+    A, F = implied_dense_A(m), implied_dense_F(m)
+    assert np.abs(np.linalg.eigvals(A)).max() == pytest.approx(0.26, abs=1e-12)  # rho(A) = rho(a_nat)
+    np.testing.assert_allclose(X.reshape(6, 2), np.linalg.solve(np.eye(6) - A, F), rtol=1e-10)
+    # the dense form of the same system: same warning, bounds around 0.26, same solution
+    with pytest.warns(MRIOWarning):
+        d = to_dense(m)
+    with pytest.warns(MRIOWarning, match=r"column sum 1.05 >= 1 for city 1[12]0000 sector 03"):
+        validate(d)
+    lo, hi = spectral_radius(d)
+    assert lo <= 0.26 + 1e-9 and 0.26 - 1e-9 <= hi < 1
+    lo, hi = spectral_radius(d, leontief_lu(d))
+    assert lo <= 0.26 + 1e-9 and 0.26 - 1e-9 <= hi < 1
+    with pytest.warns(MRIOWarning):
+        np.testing.assert_allclose(induced_output(d), X, rtol=1e-10)
+
+
+def test_spectral_radius_at_least_one_is_an_error_structured():
+    a = np.array([[0.5, 0.6], [0.6, 0.5]])  # rho = 1.1
+    with pytest.raises(MRIOError, match=r"\[2015\] the spectral radius of A is 1.1 \(Perron root of a_nat\) >= 1"
+                                        r" \(Hawkins-Simon"):
+        validate(_two_city(a), label=2015)
+    a = np.array([[0.0, 1.0], [1.0, 0.0]])  # rho = 1 exactly, column sums 1: singular
+    with pytest.raises(MRIOError, match=r"spectral radius of A is 1 .*>= 1"):
+        induced_output(_two_city(a))
+
+
+def test_spectral_radius_at_least_one_is_an_error_dense():
+    # 1 city, A = [[0.5, 0.6], [0.6, 0.5]] (rho = 1.1); negative final demand keeps Z 1 + F 1 <= x
+    d = DenseMRIO(("110000",), ("01", "02"), Z=[[5.0, 6.0], [6.0, 5.0]], F=[[-2.0], [-2.0]], x=[10.0, 10.0])
+    with pytest.raises(MRIOError, match=r"\[2017\] the spectral radius of A is at least 1.1 .*Hawkins-Simon"):
+        validate(d, label=2017)
+    with pytest.raises(MRIOError, match=r"spectral radius of A is >= 1 .*\(I - A\)\^-1 1 has entry -10 < 1 at city 110000"):
+        leontief_lu(d)
+
+
+def test_dense_spectral_radius_bounds_bracket_the_eigenvalue():
+    rng = np.random.default_rng(11)
+    for _ in range(5):  # 6 cities x 2 sectors, column sums of A 0.1-1.6; F = the rest of each row
+        N = 12
+        x = rng.uniform(5, 10, N)
+        Z = rng.uniform(0, 1, (N, N)) * x[None, :] * rng.uniform(0.02, 0.15)
+        d = DenseMRIO(tuple(str(110000 + 10000 * k) for k in range(6)), ("01", "02"), Z=Z,
+                      F=np.repeat(((x - Z.sum(axis=1)) / 6)[:, None], 6, axis=1), x=x)
+        rho = np.abs(np.linalg.eigvals(d.A)).max()
+        lo, hi = spectral_radius(d)
+        assert lo <= rho + 1e-12 and rho - 1e-12 <= hi
+        lo, hi = spectral_radius(d, leontief_lu(d))
+        assert lo <= rho + 1e-9 and rho - 1e-9 <= hi
+
+
+def test_uses_beyond_output_are_an_error_naming_city_and_sector():
+    d = hand_dense()  # x = [12, 12, 0, 2], row (B, 02): Z 0, F [0, 2]
+    F = d.F.copy()
+    F[3, 0] = 1.0  # (B, 02): uses 3 > x = 2: exports would be -1
+    with pytest.raises(MRIOError, match=r"\[2012\] uses of city 120000 sector 02 exceed its gross output:"
+                                        r" intermediate uses 0 \+ domestic final demand 3 > x = 2"):
+        validate(replace_dense(d, F=F), label=2012)
+    F[3, 0] = 0.5 * BALANCE_TOL * 2.0  # within the tolerance: rounding, accepted
+    validate(replace_dense(d, F=F))
+    F[3, 0] = -0.5  # uses below output: exports 0.5, fine
+    validate(replace_dense(d, F=F))
+
+
+def test_negative_final_demand_is_kept_dense():
+    d = hand_dense()
+    F = d.F.copy()
+    F[3, 0] = -0.5  # city A draws down 0.5 of (B, 02) from inventories
+    d2 = replace_dense(d, F=F)
+    validate(d2)
+    X = induced_output(d2)
+    np.testing.assert_allclose(X.reshape(4, 2), np.linalg.solve(np.eye(4) - d2.A, F), rtol=1e-12, atol=1e-12)
+    assert X[1, 1, 0] < 0  # (B, 02) induced by A's demand: -0.5, not clipped to 0
+    assert X[1, 1, 0] == pytest.approx(-0.5)
+
+
+def test_negative_final_demand_is_kept_structured():
+    m = hand_structured()
+    f = m.final_demand.copy()
+    f[1, 0] = -1.0  # city B: -1 of product 01 (inventory drawdown)
+    m2 = replace(m, final_demand=f)
+    validate(m2)
+    X = induced_output(m2)
+    A, F = implied_dense_A(m2), implied_dense_F(m2)
+    np.testing.assert_allclose(X.reshape(4, 2), np.linalg.solve(np.eye(4) - A, F), rtol=1e-12, atol=1e-12)
+    # the structured and the dense solve agree with the negative entry in
+    np.testing.assert_allclose(induced_output(to_dense(m2)), X, rtol=1e-10, atol=1e-12)
+    assert (X[:, :, 1] < 0).any()
+    nat = national_system(m2)
+    np.testing.assert_allclose(X.sum(axis=(0, 2)), nat.x, rtol=1e-12)
+
+
+def test_negative_output_implied_by_drawdowns_is_an_error():
+    m = hand_structured()
+    f = m.final_demand.copy()
+    f[1, 1] = -50.0  # city B draws down 50 of its local product 02: output of (B, 02) = 2 - 50 < 0
+    with pytest.raises(MRIOError, match=r"gross output of city 120000 sector 02 implied by the system is negative"):
+        induced_output(replace(m, final_demand=f))

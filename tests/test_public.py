@@ -180,11 +180,22 @@ def test_hsr_lines_and_counts(tmp_path):
 
 # --------------------------------------------------------------------------- national IO
 
-def test_sector_of_139():
-    assert national_io.sector_of_139(1) == "01" and national_io.sector_of_139(5) == "01" and national_io.sector_of_139(11) == "05"
-    assert national_io.sector_of_139(69) == "16" and national_io.sector_of_139(139) == "42"
-    with pytest.raises(ValueError, match="140"):
-        national_io.sector_of_139(140)
+def test_city_mrio_keeps_negative_final_demand():
+    """Negative national final demand (inventory drawdowns) reaches every city, by GDP share."""
+    from intercity.sectors import N_SECTORS
+
+    rng = np.random.default_rng(2)
+    S, n = N_SECTORS, 3
+    x = rng.uniform(50, 100, S)
+    Z = rng.uniform(0, 1, (S, S)) * x[None, :] * 0.02
+    f = rng.uniform(1, 10, S)
+    f[13] = -4.0  # metals: stocks drawn down
+    gdp = np.array([1.0, 2.0, 5.0])
+    dist = np.array([[0.0, 100.0, 300.0], [100.0, 0.0, 250.0], [300.0, 250.0, 0.0]])
+    m = national_io.city_mrio({"Z": Z, "f": f, "x": x}, ["110000", "120000", "310000"], dist,
+                              np.full(n, 1000.0), rng.uniform(0.5, 1, (n, S)), gdp)
+    np.testing.assert_allclose(m.final_demand.sum(axis=0), f)
+    np.testing.assert_allclose(m.final_demand[:, 13], -4.0 * gdp / gdp.sum())
 
 
 def test_national_table_year_missing(tmp_path):
@@ -210,6 +221,10 @@ def test_real_bundle_validates(real):
     assert set(ADMIN_CHANGES_2012_2017) <= set(led["key"])  # each admin change is in the ledger
     assert (real.pair_year.groupby("year")["hsr_lines"].sum().diff().dropna() >= 0).all()
     assert real.meta["mrio"]["note"].startswith("The city MRIO of the public source is a stand-in for the CEADs")
+    # negative domestic final demand of the national tables is kept (inventory drawdowns), summed over cities
+    nat = national_io.national_table(REAL, 2015)
+    assert (nat["f"] < 0).any()
+    np.testing.assert_allclose(b.mrio[2015].final_demand.sum(axis=0), nat["f"], rtol=1e-12)
 
 
 @needs_mirror

@@ -223,3 +223,22 @@ def test_property_antisymmetry_linearity(n, S, seed):
     rec = received_transfer(f01, cities)
     assert rec.inflow.sum() == pytest.approx(f01.transfer.sum(), rel=1e-9, abs=1e-9)
     assert rec.outflow.sum() == pytest.approx(f01.transfer.sum(), rel=1e-9, abs=1e-9)
+
+
+def test_positive_shares_and_national_growth():
+    from intercity.transfer import national_growth, positive_shares
+
+    pairs = pd.DataFrame({"period": ["2012-2015"] * 4 + ["2015-2017"] * 4,
+                          "origin": list("aabb") * 2, "dest": list("baba") * 2,
+                          "transfer": [1.0, -1.0, 2.0, 3.0, -1.0, -2.0, 0.0, 4.0],
+                          "transfer_capital": [1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0, -1.0]})
+    out = positive_shares(pairs)
+    assert out["group"].tolist() == ["all", "capital"] * 2
+    assert out["share_positive"].tolist() == [0.75, 0.75, 0.25, 0.0]  # 0 is not positive
+    assert (out["pairs"] == 4).all()
+    with pytest.raises(KeyError, match=r"group\(s\) \['tech'\]"):
+        positive_shares(pairs, ["tech"])
+    nat = {2012: np.array([10.0, 20.0, 30.0]), 2015: np.array([20.0, 20.0, 30.0]), 2017: np.array([20.0, 10.0, 30.0])}
+    g = national_growth(nat, [(2012, 2015), (2015, 2017)], ["01", "25", "32"], {"capital": ["25"]})
+    assert g["group"].tolist() == ["all", "capital"] * 2
+    np.testing.assert_allclose(g["growth"], [10 / 60, 0.0, -10 / 70, -0.5])

@@ -33,9 +33,12 @@ from intercity.schema import BundleError, SchemaError, StudyData, validate  # no
 #: synthetic world and give the public source's imputed medians).
 BUNDLE_DATA: tuple[str, ...] = ("data/reference/descriptive_stats.csv",)
 #: Extra data files per source (the manifest carries the sha256 of every public input file; the
-#: public HSR network also reads the city boundaries and the cited section opening dates).
+#: public HSR network also reads the city boundaries and the cited section opening dates; the
+#: sector concordance maps the national and CEADs tables to the book's sectors).
 SOURCE_DATA: dict[str, tuple[str, ...]] = {"public": ("data/manifest.csv", "data/derived/city_boundaries.json",
-                                                      "data/derived/hsr_opening_dates.csv")}
+                                                      "data/derived/hsr_opening_dates.csv",
+                                                      "data/reference/sector_concordance.csv"),
+                                           "ceads": ("data/reference/sector_concordance.csv",)}
 
 
 def stage_inputs(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -2,11 +2,11 @@
 
 Conventions
 -----------
-* **Index.** A system has ``n`` cities and ``S`` sectors (``S = 42`` for the
-  NBS/CEADs classification, but any ``n >= 1``, ``S >= 1`` works). Stacked
-  vectors and matrices are *city-major*: row/column ``k = i * S + s`` is city
-  ``i`` (``0..n-1``), sector ``s`` (``0..S-1``). Cities are identified by their
-  6-digit adcode strings, sectors by their codes (``"01".."42"``).
+* **Index.** A system has ``n`` cities and ``S`` sectors (``S = 41``, the book's
+  scheme of :mod:`intercity.sectors`, for every source; any ``n >= 1``, ``S >= 1``
+  works). Stacked vectors and matrices are *city-major*: row/column ``k = i * S + s``
+  is city ``i`` (``0..n-1``), sector ``s`` (``0..S-1``). Cities are identified by
+  their 6-digit adcode strings, sectors by their codes.
 * **Units.** 10k yuan (万元), current prices.
 * **Final demand is domestic.** ``F`` / ``final_demand`` hold final demand for
   *domestically produced* goods: imports are removed before the Leontief model
@@ -15,6 +15,11 @@ Conventions
   import assumption*: the domestic share ``1 - M_s / U_s`` of product ``s``
   (imports ``M_s`` over total domestic use ``U_s``) is applied to intermediate
   and final uses alike (:func:`remove_imports_proportional`).
+* **Negative final demand is data.** Domestic final demand includes changes in
+  inventories, so a product whose inventories are drawn down more than it is
+  consumed and invested has negative final demand (the 2015 national table: metals
+  smelting, -27.8 million 10k yuan). It is kept everywhere, never clipped: it
+  induces negative output, i.e. less production than the other demand would call for.
 
 Two forms answer the same questions:
 
@@ -36,24 +41,52 @@ Two forms answer the same questions:
 
 Solvability
 -----------
-Dense: the Leontief matrix ``I - A`` is LU-factorised
-(``scipy.linalg.lu_factor``) and its reciprocal 1-norm condition number is
-estimated from the factors (LAPACK ``dgecon``); exact zero pivots or
-``rcond < RCOND_MIN`` raise :class:`MRIOError`. :func:`validate` additionally
-requires every column sum of ``A`` to be ``< 1`` (positive value added); then
-``I - A`` is strictly column diagonally dominant, hence non-singular, with
-``cond_1(I - A) <= (1 + c) / (1 - c)`` for ``c`` the largest column sum.
+The rules, for coefficients ``A >= 0`` (:func:`validate` unless said otherwise):
 
-Structured: the column sums of the implied ``A`` equal the column sums of
-``a_nat`` because shares are column-stochastic::
+1. **Spectral radius below 1.** ``X = (I - A)^-1 F`` exists, equals the Neumann series
+   ``sum_k A^k F`` and ``(I - A)^-1 >= 0`` if and only if the Perron root ``rho(A)``
+   (the spectral radius of a non-negative matrix, Perron-Frobenius) is below 1: the
+   Hawkins-Simon condition (Hawkins and Simon 1949; Berman and Plemmons 1994,
+   *Nonnegative Matrices in the Mathematical Sciences*, ch. 6 and 9, where ``I - A`` is a
+   non-singular M-matrix). ``rho(A) >= 1`` is an error; so is ``rho(A) > 1 - RCOND_MIN``
+   (``I - A`` then has an eigenvalue within ``RCOND_MIN`` of 0: ill-conditioned).
 
-    sum_(i,s) A[(i,s),(j,r)] = sum_s a_nat[s,r] * sum_i t[s,i,j] = sum_s a_nat[s,r]
+   *Structured:* with ``P`` the sum over cities (``(P v)[s] = sum_i v[(i,s)]``), column-stochastic
+   shares give ``P A = a_nat P``. So every left eigenvector ``u`` of ``a_nat`` gives one, ``u P``,
+   of ``A`` (``rho(A) >= rho(a_nat)``), and any ``u > 0`` with ``u a_nat <= c u`` gives
+   ``u P > 0`` with ``(u P) A <= c (u P)``, hence ``rho(A) <= c`` (Collatz-Wielandt); such ``u``
+   exist for every ``c > rho(a_nat)``. Therefore ``rho(A) = rho(a_nat)``, the Perron root of the
+   (S, S) matrix, computed exactly (:func:`spectral_radius`); the Neumann series of
+   :func:`solve_structured` converges geometrically at that rate.
 
-so ``||A||_1 = c = max_r sum_s a_nat[s,r]`` and ``rho(A) <= c < 1``: the
-Neumann series ``X = sum_k A^k F`` converges geometrically with rate at most
-``c`` (in fact rate ``rho(a_nat)``: summing over cities maps ``A`` onto
-``a_nat``, so the Perron root of ``A`` is that of ``a_nat``), and the same
-condition bound holds.
+   *Dense:* no eigen-decomposition of the (n*S)^2 matrix. :func:`validate` bounds ``rho(A)``
+   by the largest column sum and the largest row sum of ``A`` (norm bounds, free); when both
+   are ``>= 1`` it runs a power iteration on ``A + I`` with Collatz-Wielandt bounds
+   (``min_k (Av)_k / v_k <= rho(A) <= max_k (Av)_k / v_k`` for any ``v > 0``; plus
+   ``rho(A) >= max_k A[k,k]``), one ``Z`` matrix-vector product per step, until the bounds
+   decide. :func:`leontief_lu` then checks exactly, with the LU factors it computes anyway:
+   ``y = (I - A)^-1 1`` satisfies ``y >= 1`` when ``rho(A) < 1`` (``y = sum_k A^k 1``), and has
+   a negative entry when ``rho(A) > 1`` (a Z-matrix ``B`` with ``B y > 0`` for some ``y >= 0``
+   is a non-singular M-matrix: Berman and Plemmons, Theorem 6.2.3, condition I27); and
+   ``1 - 1/min(y) <= rho(A) <= 1 - 1/max(y)`` (Collatz-Wielandt with ``v = y``). It also
+   keeps the LAPACK ``dgecon`` estimate of the reciprocal 1-norm condition number of
+   ``I - A`` (``rcond < RCOND_MIN`` or an exact zero pivot is an error).
+
+2. **A coefficient column summing to 1 or more is a warning** (:class:`MRIOWarning`), not
+   an error: it says the sector's intermediate inputs cost at least its output (negative
+   value added), which data can show for a city and sector; it does not make the system
+   unsolvable (a column summing to 1.05 with ``rho(A) = 0.26`` is valid).
+
+3. **Uses within output (dense).** For every (city, sector) ``k``, intermediate uses plus
+   domestic final demand may not exceed gross output: ``(Z 1 + F 1)[k] <= x[k]`` within
+   ``BALANCE_TOL`` of ``x[k]``; the rest, ``x - Z 1 - F 1``, is exports and other uses and
+   cannot be negative. A row breaking this is an error naming the city and sector.
+   *Structured:* output is the induced output itself (no exports), so the analogue is that
+   the implied gross output of every (city, sector) must not be negative (checked by
+   :func:`induced_output` after the solve).
+
+Negative entries of ``Z``, ``x``, ``a_nat`` or ``shares`` remain errors (the rules above
+rest on ``A >= 0``); negative final demand does not (see Conventions).
 """
 
 from __future__ import annotations
@@ -68,11 +101,14 @@ from scipy.linalg import lapack
 
 __all__ = [
     "MRIOError",
+    "MRIOWarning",
     "StructuredMRIO",
     "DenseMRIO",
     "NationalSystem",
     "RCOND_MIN",
     "SHARE_TOL",
+    "BALANCE_TOL",
+    "spectral_radius",
     "validate",
     "induced_output",
     "solve_structured",
@@ -87,12 +123,22 @@ __all__ = [
 
 #: Tolerance on ``|sum_i t[s,i,j] - 1|`` for trade shares.
 SHARE_TOL: float = 1e-9
-#: Smallest acceptable reciprocal condition number (1-norm) of ``I - A``.
+#: Smallest acceptable reciprocal condition number (1-norm) of ``I - A``; also the smallest
+#: acceptable gap ``1 - rho(A)``.
 RCOND_MIN: float = 1e-12
+#: Relative tolerance of the dense row balance ``Z 1 + F 1 <= x`` (of ``x`` of the row, with a
+#: floor of 1e-12 of the largest ``x``): rounding in published tables stays below it.
+BALANCE_TOL: float = 1e-6
+#: Most power-iteration steps :func:`validate` spends bounding the spectral radius of a dense ``A``.
+POWER_MAX_ITER: int = 200
 
 
 class MRIOError(ValueError):
     """An MRIO system is malformed or its Leontief system cannot be solved."""
+
+
+class MRIOWarning(UserWarning):
+    """An MRIO system is solvable but has a feature worth a look (a coefficient column sum >= 1)."""
 
 
 def _ids(values) -> tuple[str, ...]:
@@ -234,22 +280,97 @@ def _check_shape(name: str, arr: np.ndarray, shape: tuple[int, ...], what: str, 
         raise MRIOError(f"{pre}{name} has shape {arr.shape}, expected {shape} ({what})")
 
 
-def _check_condition_bound(colsum: np.ndarray, col_name, pre: str) -> None:
-    """Column sums < 1 and the bound ``rcond >= (1 - c) / (1 + c)`` not below RCOND_MIN."""
+def _warn_column_sums(colsum: np.ndarray, col_name, pre: str) -> None:
+    """Rule 2 of the module docstring: coefficient column sums >= 1 are a warning."""
     bad = np.flatnonzero(colsum >= 1.0)
     if bad.size:
-        r = int(bad[0])
+        r = int(bad[np.argmax(colsum[bad])])
+        warnings.warn(MRIOWarning(
+            f"{pre}coefficient column sum {colsum[r]:.6g} >= 1 for {col_name(r)} ({bad.size} column(s)"
+            " in total): inputs cost at least the output (negative value added); the system stays"
+            " solvable while the spectral radius of A is below 1"), stacklevel=4)
+
+
+def _check_rho(lower: float, upper: float, what: str, where: str, pre: str) -> None:
+    """Rule 1: raise unless rho(A) < 1 - RCOND_MIN, given bounds ``lower <= rho <= upper``."""
+    if lower >= 1.0:
         raise MRIOError(
-            f"{pre}coefficient column sum {colsum[r]:.6g} >= 1 for {col_name(r)}"
-            f" ({bad.size} column(s) in total); (I - A) may be singular"
-        )
-    r = int(np.argmax(colsum))
-    c = float(colsum[r])
-    if (1.0 - c) / (1.0 + c) < RCOND_MIN:
-        raise MRIOError(
-            f"{pre}(I - A) is ill-conditioned: column sum {c!r} for {col_name(r)}"
-            f" is within {1.0 - c:.3g} of 1"
-        )
+            f"{pre}the spectral radius of A is {what} >= 1 (Hawkins-Simon condition fails: (I - A)^-1"
+            f" is not a non-negative matrix and the Leontief system has no meaningful solution); {where}")
+    if lower > 1.0 - RCOND_MIN:
+        raise MRIOError(f"{pre}(I - A) is ill-conditioned: the spectral radius of A is {what}, within"
+                        f" {RCOND_MIN:g} of 1; {where}")
+
+
+def perron_root(a: np.ndarray) -> float:
+    """Perron root (spectral radius) of a small non-negative square matrix, from its eigenvalues."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
+    return float(np.abs(np.linalg.eigvals(a)).max())
+
+
+def _perron_vector_argmax(a: np.ndarray) -> int:
+    vals, vecs = np.linalg.eig(a)
+    return int(np.argmax(np.abs(vecs[:, int(np.argmax(np.abs(vals)))])))
+
+
+def _dense_rho_bounds(Z: np.ndarray, x: np.ndarray, max_iter: int = POWER_MAX_ITER,
+                      block: int = 1024) -> tuple[float, float, int]:
+    """Bounds ``(lower, upper, k)`` on rho(A), ``A = Z / x`` column-wise, without forming ``A``.
+
+    Norm bounds first (rho <= largest column sum, <= largest row sum; rho >= largest diagonal
+    entry); if they do not decide, a power iteration ``v <- (A + I) v`` (which keeps ``v > 0``)
+    with Collatz-Wielandt bounds ``min (Av)/v <= rho <= max (Av)/v``, stopped once the bounds
+    decide ``rho < 1 - RCOND_MIN`` or ``rho >= 1 - RCOND_MIN``, or after ``max_iter`` steps
+    (``k``, each one ``Z @ (v / x)``).
+    """
+    inv_x = np.divide(1.0, x, out=np.zeros_like(x), where=x > 0)
+    N = x.shape[0]
+    colsum = np.zeros(N)
+    rowsum = np.zeros(N)
+    for start in range(0, N, block):
+        cols = slice(start, start + block)
+        blk = Z[:, cols] * inv_x[cols]
+        colsum[cols] = blk.sum(axis=0)
+        rowsum += blk.sum(axis=1)
+    diag = np.diagonal(Z) * inv_x
+    lower = float(diag.max()) if N else 0.0
+    upper = float(min(colsum.max(), rowsum.max())) if N else 0.0
+    limit = 1.0 - RCOND_MIN
+    k = 0
+    v = np.ones(N)
+    while not (upper < limit or lower >= limit) and k < max_iter:
+        w = Z @ (v * inv_x)
+        ratio = w / v
+        lower = max(lower, float(ratio.min()))
+        upper = min(upper, float(ratio.max()))
+        v = w + v
+        v /= v.max()
+        k += 1
+    return lower, upper, k
+
+
+def spectral_radius(m: "StructuredMRIO | DenseMRIO",
+                    lu_piv: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float]:
+    """Bounds ``(lower, upper)`` on the spectral radius (Perron root) of ``A``.
+
+    Structured: exact, ``rho(A) = rho(a_nat)`` (module docstring), so ``lower == upper``.
+    Dense with ``lu_piv`` (from :func:`leontief_lu`): ``y = (I - A)^-1 1`` gives
+    ``1 - 1/min(y) <= rho <= 1 - 1/max(y)`` when ``y > 0`` (else ``(1, inf)``: rho > 1).
+    Dense without: norm and power-iteration bounds (:data:`POWER_MAX_ITER` steps at most).
+    Assumes ``A >= 0`` (:func:`validate`).
+    """
+    if isinstance(m, StructuredMRIO):
+        r = perron_root(m.a_nat)
+        return r, r
+    if lu_piv is None:
+        lower, upper, _ = _dense_rho_bounds(m.Z, m.x)
+        return lower, upper
+    y = scipy.linalg.lu_solve(lu_piv, np.ones(m.x.shape[0]), check_finite=False)
+    if not (y > 0).all():
+        return 1.0, float("inf")
+    return float(1.0 - 1.0 / y.min()), float(1.0 - 1.0 / y.max())
 
 
 def _validate_structured(m: StructuredMRIO, pre: str) -> None:
@@ -287,12 +408,6 @@ def _validate_structured(m: StructuredMRIO, pre: str) -> None:
             f"{pre}negative share {m.shares[s, i, j]:.6g} of product {sectors[s]} supplied by"
             f" city {cities[i]} to city {cities[j]}"
         )
-    if (m.final_demand < 0).any():
-        j, s = _first(m.final_demand < 0)
-        raise MRIOError(
-            f"{pre}negative final demand {m.final_demand[j, s]:.6g} of city {cities[j]}"
-            f" for sector {sectors[s]}"
-        )
     dev = np.abs(m.shares.sum(axis=1) - 1.0)  # (S, n): over supplying cities i
     if (dev > SHARE_TOL).any():
         s, j = _first(dev > SHARE_TOL)
@@ -300,7 +415,14 @@ def _validate_structured(m: StructuredMRIO, pre: str) -> None:
             f"{pre}shares of product {sectors[s]} used in city {cities[j]} sum to"
             f" {float(m.shares[s, :, j].sum())!r}, not 1 (tolerance {SHARE_TOL:g})"
         )
-    _check_condition_bound(m.a_nat.sum(axis=0), lambda r: f"sector {sectors[r]} (a_nat column)", pre)
+    colsum = m.a_nat.sum(axis=0)
+    rho = perron_root(m.a_nat)
+    if rho > 1.0 - RCOND_MIN:
+        r = int(np.argmax(colsum))
+        _check_rho(rho, rho, f"{rho:.6g} (Perron root of a_nat)",
+                   f"largest Perron-vector component at sector {sectors[_perron_vector_argmax(m.a_nat)]};"
+                   f" largest a_nat column sum {colsum[r]:.6g} (sector {sectors[r]})", pre)
+    _warn_column_sums(colsum, lambda r: f"sector {sectors[r]} (a_nat column)", pre)
 
 
 def _validate_dense(m: DenseMRIO, pre: str) -> None:
@@ -317,7 +439,7 @@ def _validate_dense(m: DenseMRIO, pre: str) -> None:
         if not np.isfinite(arr).all():
             idx = _first(~np.isfinite(arr))
             raise MRIOError(f"{pre}{name}{list(idx)} is not finite ({arr[idx]}): {_describe(name, idx, cities, where)}")
-        if (arr < 0).any():
+        if name != "F" and (arr < 0).any():  # negative final demand is data (inventory drawdowns)
             idx = _first(arr < 0)
             raise MRIOError(f"{pre}negative {name}{list(idx)} = {arr[idx]:.6g}: {_describe(name, idx, cities, where)}")
 
@@ -325,8 +447,26 @@ def _validate_dense(m: DenseMRIO, pre: str) -> None:
     bad = np.flatnonzero((m.x == 0) & (colsum_z > 0))
     if bad.size:
         raise MRIOError(f"{pre}{where(int(bad[0]))} has intermediate inputs {colsum_z[bad[0]]:.6g} but zero gross output")
+    # rule 3: intermediate uses + domestic final demand within gross output
+    uses_z, uses_f = m.Z.sum(axis=1), m.F.sum(axis=1)
+    excess = uses_z + uses_f - m.x
+    allowed = BALANCE_TOL * np.maximum(m.x, 1e-12 * float(m.x.max(initial=0.0)))
+    bad = np.flatnonzero(excess > allowed)
+    if bad.size:
+        k = int(bad[np.argmax(excess[bad] / np.maximum(m.x[bad], 1e-300))])
+        raise MRIOError(
+            f"{pre}uses of {where(k)} exceed its gross output: intermediate uses {uses_z[k]:.6g} + domestic"
+            f" final demand {uses_f[k]:.6g} > x = {m.x[k]:.6g} (by {excess[k]:.6g}), so its exports and"
+            f" other uses would be negative ({bad.size} row(s) in total; tolerance {BALANCE_TOL:g} of x)")
     colsum = np.divide(colsum_z, m.x, out=np.zeros_like(colsum_z), where=m.x > 0)
-    _check_condition_bound(colsum, lambda k: f"{where(k)} (column of A = Z / x)", pre)
+    # rule 1: spectral radius below 1 (bounds here; exact check with the LU in leontief_lu)
+    lower, upper, steps = _dense_rho_bounds(m.Z, m.x)
+    if lower > 1.0 - RCOND_MIN:
+        diag = np.diagonal(m.Z) * np.divide(1.0, m.x, out=np.zeros_like(m.x), where=m.x > 0)
+        k = int(np.argmax(diag)) if diag.max() >= lower else int(np.argmax(colsum))
+        _check_rho(lower, upper, f"at least {lower:.6g} (bounds after {steps} power-iteration step(s))",
+                   f"see {where(k)}: A diagonal {diag[k]:.6g}, column sum {colsum[k]:.6g}", pre)
+    _warn_column_sums(colsum, lambda k: f"{where(k)} (column of A = Z / x)", pre)
 
 
 def _describe(name: str, idx: tuple[int, ...], cities: tuple[str, ...], where) -> str:
@@ -342,11 +482,15 @@ def validate(m: StructuredMRIO | DenseMRIO, label: object | None = None) -> None
 
     Checks: ids (non-empty, no duplicate city/sector ids), array shapes against
     ``cities``/``sectors``, finiteness, non-negativity of flows, coefficients,
-    shares, final demand and output, trade-share columns summing to 1 (within
-    ``SHARE_TOL``, structured form), coefficient column sums ``< 1`` and the
-    implied condition bound of ``I - A`` (see the module docstring). ``label``
-    (e.g. the year) prefixes every message. Cost is linear in the array sizes;
-    the dense LU-based check happens in :func:`leontief_lu`.
+    shares and output (final demand may be negative), trade-share columns summing
+    to 1 (within ``SHARE_TOL``, structured form), and the solvability rules of the
+    module docstring: spectral radius of ``A`` below 1 (structured: exact Perron
+    root of ``a_nat``; dense: norm and power-iteration bounds, the exact test being
+    in :func:`leontief_lu`), coefficient column sums ``>= 1`` as a
+    :class:`MRIOWarning`, and (dense) uses within gross output. ``label`` (e.g. the
+    year) prefixes every message. Cost: linear in the array sizes, plus for a dense
+    system whose column and row sums both reach 1 up to :data:`POWER_MAX_ITER`
+    products of ``Z`` with a vector.
     """
     pre = _prefix(label)
     if isinstance(m, StructuredMRIO):
@@ -398,10 +542,12 @@ def leontief_lu(m: DenseMRIO, label: object | None = None) -> tuple[np.ndarray, 
     """LU factors ``(lu, piv)`` of ``I - A`` for a dense system (for ``scipy.linalg.lu_solve``).
 
     Raises :class:`MRIOError` if a pivot is exactly zero (naming the first
-    column, as city/sector, that is linearly dependent on the preceding ones)
-    or if the LAPACK ``dgecon`` estimate of the reciprocal 1-norm condition
-    number is below ``RCOND_MIN`` (naming the column of the smallest pivot).
-    Does not run :func:`validate`.
+    column, as city/sector, that is linearly dependent on the preceding ones),
+    if the LAPACK ``dgecon`` estimate of the reciprocal 1-norm condition
+    number is below ``RCOND_MIN`` (naming the column of the smallest pivot), or
+    if the spectral radius of ``A`` is not below 1: ``y = (I - A)^-1 1`` has an
+    entry below 1 (naming its row; exact test, module docstring rule 1; one
+    extra ``lu_solve``). Does not run :func:`validate`.
     """
     pre = _prefix(label)
     M = leontief_matrix(m)
@@ -421,6 +567,14 @@ def leontief_lu(m: DenseMRIO, label: object | None = None) -> tuple[np.ndarray, 
             f"{pre}(I - A) is ill-conditioned: reciprocal condition estimate {rcond:.3g}"
             f" < {RCOND_MIN:g}; smallest pivot at column {where(k)}"
         )
+    # spectral radius below 1, exactly (module docstring, rule 1): y = (I - A)^-1 1 >= 1 iff rho < 1
+    y = scipy.linalg.lu_solve((lu, piv), np.ones(lu.shape[0]), check_finite=False)
+    if not (y.min(initial=1.0) >= 0.5):  # rho < 1 gives y >= 1, rho > 1 some y < 0: 0.5 separates
+        k = int(np.argmin(y))
+        raise MRIOError(
+            f"{pre}the spectral radius of A is >= 1 (Hawkins-Simon condition fails: (I - A)^-1 1 has"
+            f" entry {y[k]:.6g} < 1 at {where(k)}, where rho(A) < 1 would give at least 1)"
+        )
     return lu, piv
 
 
@@ -437,10 +591,11 @@ def solve_structured(
         W[s, j', :]    = sum_r a_nat[s, r] P[r, j', :]   # one (S x S) @ (S x n*n) GEMM
         (A P)[s, i, :] = sum_j' t[s, i, j'] W[s, j', :]  # batched (S, n, n) @ (S, n, n)
 
-    Stops once ``max|P_k| <= tol * max|X|`` (the update is the series term, so
-    there is no cancellation); the remaining tail is at most
-    ``c / (1 - c)`` times the last update, ``c`` the largest ``a_nat`` column
-    sum. ``iterations`` counts products with ``A``. Raises :class:`MRIOError`
+    Stops once ``max|P_k| <= tol * max|X|``; the terms shrink geometrically at
+    the rate ``rho(a_nat)`` (the spectral radius of ``A``, module docstring), so
+    the remaining tail is about ``rho / (1 - rho)`` times the last update.
+    Final demand may be negative (then so may be terms of the series).
+    ``iterations`` counts products with ``A``. Raises :class:`MRIOError`
     after ``max_iter`` products. Does not run :func:`validate`.
     """
     n, S = m.n_cities, m.n_sectors
@@ -471,6 +626,18 @@ def solve_structured(
     return np.ascontiguousarray(X.transpose(1, 0, 2)), k
 
 
+def _check_output_not_negative(m: StructuredMRIO, x: np.ndarray, label: object | None) -> None:
+    """Structured rule 3: implied gross output (n, S) >= 0, within 1e-9 of the largest."""
+    tol = 1e-9 * float(np.abs(x).max(initial=0.0))
+    if (x < -tol).any():
+        i, s = _first(x == x.min())
+        raise MRIOError(
+            f"{_prefix(label)}the gross output of city {m.cities[i]} sector {m.sectors[s]} implied by the"
+            f" system is negative ({x[i, s]:.6g}): negative final demand there (inventory drawdowns)"
+            f" exceeds every other use of its output ({int((x < -tol).sum())} (city, sector) in total)"
+        )
+
+
 def induced_output(
     m: StructuredMRIO | DenseMRIO,
     tol: float = 1e-12,
@@ -482,13 +649,17 @@ def induced_output(
     ``X[i, s, j]`` = output of city i, sector s induced by the final demand of
     city j, 10k yuan. Validates ``m`` first (:func:`validate`). Structured form:
     :func:`solve_structured` (``tol``, ``max_iter`` apply; use it directly for
-    the iteration count). Dense form: LU of ``I - A`` (:func:`leontief_lu`)
+    the iteration count), then the implied gross output ``X.sum(axis=2)`` must
+    not be negative (rule 3 of the module docstring; :class:`MRIOError` naming
+    the city and sector). Dense form: LU of ``I - A`` (:func:`leontief_lu`)
     and ``lu_solve``; ``tol``/``max_iter`` are ignored.
     """
     validate(m, label)
     n, S = m.n_cities, m.n_sectors
     if isinstance(m, StructuredMRIO):
-        return solve_structured(m, tol=tol, max_iter=max_iter, label=label)[0]
+        X = solve_structured(m, tol=tol, max_iter=max_iter, label=label)[0]
+        _check_output_not_negative(m, X.sum(axis=2), label)
+        return X
     lu_piv = leontief_lu(m, label)
     X = scipy.linalg.lu_solve(lu_piv, m.F, check_finite=False)
     return X.reshape(n, S, n)

@@ -22,7 +22,7 @@ SOURCE_TEXT = {
                "with opening dates (partial: key stations only), yearbook and GDP/FDI/population "
                "panels; variables no public file has are imputed and flagged per value (see the data "
                "realism table in *Measurement*). The city MRIO is NOT the CEADs table: it is a stand-in "
-               "built from the national 42-sector IO tables, regionalised with city sector structure "
+               "built from the national IO tables (mapped to the book's 41 sectors by description), regionalised with city sector structure "
                "and a distance-gravity trade model."),
     "ceads": ("CEADs tables", "the user's copy of the CEADs city MRIO with their panel files."),
 }
@@ -184,3 +184,46 @@ def search_direction_text(data) -> str:
     evidence = ", ".join(f"{k} {v:.2f}" for k, v in sd.items() if isinstance(v, float))
     return (f"Convention: {sd.get('convention', '')}. Established from the data: "
             f"{sd.get('verdict', '')} ({evidence}).")
+
+
+#: The study's sector groups in words, for tables and prose.
+GROUP_WORDS = {"all": "all sectors",
+               "labor": "labour-intensive (agriculture, 01)",
+               "capital": "capital-intensive (electricity and heat, 25)",
+               "tech": "technology-intensive (information transmission, software and IT, 32)"}
+
+
+def group_transfer_shares(study) -> pd.DataFrame:
+    """Per period and sector group: the share of ordered pairs with a positive transfer (this
+    build's panel) beside the growth of the national output of the group's sectors induced by
+    domestic final demand (the build's MRIO summed over cities, :func:`intercity.mrio.national_system`).
+
+    Columns: period, sector group (in words), pairs, "% pairs with a positive transfer",
+    "national induced output, % change". A share far on the other side of 50% from the national
+    change, or near 0 or 100%, would say that the sectors of the two years do not match.
+    """
+    from intercity import mrio, transfer
+
+    shares = transfer.positive_shares(study.transfers)
+    years = sorted(study.data.mrio)
+    sectors = study.data.mrio[years[0]].sectors
+    nat = {y: mrio.national_system(m).x for y, m in study.data.mrio.items()}
+    growth = transfer.national_growth(nat, list(study.params.periods), sectors)
+    out = shares.merge(growth, on=["period", "group"], how="left")
+    return pd.DataFrame({"period": out["period"], "sector group": out["group"].map(GROUP_WORDS),
+                         "pairs": out["pairs"],
+                         "% pairs with a positive transfer": 100.0 * out["share_positive"],
+                         "national induced output, % change": 100.0 * out["growth"]})
+
+
+def glue_group_shares(study) -> pd.DataFrame:
+    """Glue the capital-intensive positive share and national change of the first and last period
+    (``meas_cap_pos_first``/``_last``, ``meas_cap_growth_first``/``_last``,
+    ``meas_period_first``/``_last``); returns :func:`group_transfer_shares`."""
+    table = group_transfer_shares(study)
+    cap = table[table["sector group"] == GROUP_WORDS["capital"]].reset_index(drop=True)
+    for k, which in ((0, "first"), (len(cap) - 1, "last")):
+        glue(f"meas_period_{which}", cap.at[k, "period"])
+        glue(f"meas_cap_pos_{which}", f"{cap.at[k, '% pairs with a positive transfer']:.1f}%")
+        glue(f"meas_cap_growth_{which}", f"{cap.at[k, 'national induced output, % change']:+.1f}%")
+    return table

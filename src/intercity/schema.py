@@ -8,7 +8,7 @@ source. Tables (pandas, long form):
   ``prov_<variable>`` column holding one of :data:`PROVENANCE`.
 - ``pair_year``: origin, dest, year, hsr_lines, baidu_index (+ provenance columns); every ordered
   pair of distinct cities in every year.
-- ``mrio``: {year: MRIO system} on cities x 42 sectors (10k yuan). Its city index holds every
+- ``mrio``: {year: MRIO system} on cities x the book's 41 sectors (:mod:`intercity.sectors`; 10k yuan). Its city index holds every
   city of ``cities`` and may hold more (a CEADs table covers cities the panel lacks: their demand
   still induces output, so they stay in the system; the source writes them to the ledger).
 - ``ledger``: stage, kind (city or pair), key, name, reason: every city or pair dropped.

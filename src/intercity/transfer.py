@@ -38,6 +38,8 @@ __all__ = [
     "received_transfer",
     "period_label",
     "measure",
+    "positive_shares",
+    "national_growth",
 ]
 
 
@@ -237,3 +239,42 @@ def measure(data: "StudyData", periods: Sequence[tuple[int, int]],
     sectors = next(iter(data.mrio.values())).sectors
     transfers = period_transfer(induced, list(periods), data.city_ids, sectors)
     return transfers, pd.DataFrame(checks)
+
+
+def positive_shares(pairs: pd.DataFrame, groups: Sequence[str] | None = None) -> pd.DataFrame:
+    """Share of ordered pairs with a positive transfer, per period and sector group.
+
+    ``pairs``: a :func:`period_transfer` table. ``groups``: group names with a
+    ``transfer_<group>`` column (default: every group of :data:`intercity.sectors.SECTOR_GROUPS`
+    present); ``"all"`` (the ``transfer`` column, all sectors) comes first. Columns: ``period``,
+    ``group``, ``pairs`` (count), ``share_positive`` (in [0, 1]: the mean of ``T > 0``; for
+    ``"all"`` this is the mean of IT_direction). Rows by period (order of appearance), then group.
+    """
+    names = [g for g in SECTOR_GROUPS if f"transfer_{g}" in pairs.columns] if groups is None else list(groups)
+    missing = [g for g in names if f"transfer_{g}" not in pairs.columns]
+    if missing:
+        raise KeyError(f"no transfer column for group(s) {missing} (have {list(pairs.columns)})")
+    rows = []
+    for p, sub in pairs.groupby("period", sort=False):
+        for g in ["all"] + names:
+            col = "transfer" if g == "all" else f"transfer_{g}"
+            rows.append((p, g, len(sub), float((sub[col] > 0).mean())))
+    return pd.DataFrame(rows, columns=["period", "group", "pairs", "share_positive"])
+
+
+def national_growth(national_output: Mapping[int, np.ndarray], periods: Sequence[tuple[int, int]],
+                    sectors: Sequence[str], groups: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """Growth of national output by sector group over each period: ``x_t1 / x_t0 - 1``.
+
+    ``national_output[year]``: (S,) national output induced by domestic final demand, 10k yuan
+    (e.g. :func:`intercity.mrio.national_system` ``.x``: summing the induced output over cities).
+    Columns: ``period``, ``group`` (``"all"`` first), ``growth`` (a fraction, -0.12 = -12%).
+    """
+    sectors = tuple(str(s) for s in sectors)
+    gidx = _group_indices(SECTOR_GROUPS if groups is None else groups, sectors)
+    rows = []
+    for t0, t1 in periods:
+        x0, x1 = (np.asarray(national_output[y], dtype=np.float64) for y in (t0, t1))
+        for g, idx in [("all", np.arange(len(sectors)))] + list(gidx.items()):
+            rows.append((period_label(t0, t1), g, float(x1[idx].sum() / x0[idx].sum() - 1.0)))
+    return pd.DataFrame(rows, columns=["period", "group", "growth"])

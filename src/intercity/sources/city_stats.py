@@ -15,6 +15,7 @@ import pandas as pd
 
 from intercity import reference
 from intercity.schema import CITY_YEAR_VARS, city_year_frame
+from intercity.sectors import SECTOR_CODES
 from intercity.sources import names as N
 from intercity.sources.fetch import FetchError, raw_path
 
@@ -87,13 +88,14 @@ YB_SECTORS: dict[str, tuple[str, ...]] = {
     "leasing": ("租赁",), "research": ("科学研究",), "water": ("水利",), "resident": ("居民服务",),
     "education": ("教育",), "health": ("卫生",), "culture": ("文化",), "public": ("公共管理",),
 }
-#: 42 IO sectors -> yearbook category.
-SECTOR_TO_YB = {**{"01": "agri"}, **{c: "mining" for c in ("02", "03", "04", "05")},
-                **{f"{k:02d}": "manuf" for k in range(6, 25)},
-                **{c: "utilities" for c in ("25", "26", "27")}, "28": "construction", "29": "trade",
-                "30": "transport", "31": "hotels", "32": "ict", "33": "finance", "34": "realestate",
-                "35": "leasing", "36": "research", "37": "water", "38": "resident", "39": "education",
-                "40": "health", "41": "culture", "42": "public"}
+#: The book's IO sectors (:data:`intercity.sectors.SECTOR_CODES`) -> yearbook category: mining
+#: 02-05, manufacturing 06-24 (22 includes waste resources, 24 is repair), utilities 25-27.
+SECTOR_TO_YB: dict[str, str] = {
+    c: ("agri" if c == "01" else "mining" if c <= "05" else "manuf" if c <= "24" else "utilities" if c <= "27"
+        else {"28": "construction", "29": "trade", "30": "transport", "31": "hotels", "32": "ict",
+              "33": "finance", "34": "realestate", "35": "leasing", "36": "research", "37": "water",
+              "38": "resident", "39": "education", "40": "health", "41": "culture", "42": "public"}[c])
+    for c in SECTOR_CODES}
 
 
 def _header_labels(raw: pd.DataFrame) -> list[tuple[str, str]]:

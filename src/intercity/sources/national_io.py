@@ -1,8 +1,8 @@
 """National input-output tables of China (NBS 2012, 2015, 2017) and their regionalisation to a
 city MRIO: the public source's stand-in for the CEADs city tables.
 
-The national tables give domestic technical coefficients, final demand and output by 42 sectors
-(:func:`national_table`); :func:`city_mrio` regionalises them with city sector structure
+The national tables give domestic technical coefficients, final demand and output, mapped to the
+book's 41 sectors through the sector concordance (:func:`national_table`); :func:`city_mrio` regionalises them with city sector structure
 (:func:`sector_weights`) and a distance-gravity trade model (Chenery-Moses).
 """
 
@@ -15,66 +15,93 @@ import numpy as np
 import pandas as pd
 
 from intercity.mrio import StructuredMRIO, remove_imports_proportional
-from intercity.sectors import SECTOR_CODES, tradability
+from intercity.sectors import (N_SECTORS, SECTOR_CODES, SERVICE_SECTORS, ConcordanceError, aggregation_matrix,
+                               tradability)
 from intercity.sources.city_stats import SECTOR_TO_YB
 from intercity.sources.fetch import raw_path
 
 
-#: First product (of 139) of each of the 42 sectors in the NBS 2012 table; a product belongs to
-#: the sector whose first product is the largest not above its code.
-FIRST_139 = {"01": 1, "02": 6, "03": 7, "04": 8, "05": 10, "06": 12, "07": 26, "08": 31, "09": 34,
-             "10": 36, "11": 39, "12": 41, "13": 52, "14": 59, "15": 64, "16": 65, "17": 71, "18": 75,
-             "19": 80, "20": 86, "21": 92, "22": 93, "23": 94, "24": 95, "25": 96, "26": 97, "27": 98,
-             "28": 99, "29": 103, "30": 104, "31": 112, "32": 114, "33": 116, "34": 119, "35": 120,
-             "36": 122, "37": 125, "38": 128, "39": 130, "40": 131, "41": 133, "42": 138}
+#: The national table of each year: (file under ``national_io/``, its list in the concordance).
+TABLE_FILES: dict[int, tuple[str, str]] = {2012: ("china_2012_139", "nbs2012_139"),
+                                           2015: ("china_2015_42", "nbs2015_42"),
+                                           2017: ("china_2017_42", "nbs2017_42")}
+#: Domestic final-use columns of the 2012 and 2015 tables (rural and urban household and
+#: government consumption, gross fixed capital formation, changes in inventories); exports excluded.
 DOMESTIC_FD = ("FU101", "FU102", "FU103", "FU201", "FU202")
+#: The same for the 2017 table (its rows are domestic-origin already): TC = FU101 + FU102 + FU103.
+DOMESTIC_FD_2017 = ("TC", "FU201", "FU202")
 
 
-def sector_of_139(code: int) -> str:
-    """42-sector code of a product code 1..139 of the 2012 table."""
-    if not 1 <= code <= 139:
-        raise ValueError(f"product code {code} outside 1..139")
-    return max((c for c, first in FIRST_139.items() if first <= code), key=lambda c: FIRST_139[c])
+def _book_matrices(path: Path, prod: pd.DataFrame, num_cols: list[str], year: int) -> tuple[np.ndarray, np.ndarray]:
+    """Aggregation matrices (rows, columns) of one national table to the book's sectors.
+
+    Rows are matched by their Chinese description (and the English one must name the same book
+    sector); columns, which carry only codes, by the description of this file's row of the same
+    code (an IO table is product x product): never by code number across years.
+    """
+    zh, en = prod["DescriptionInChinese"].tolist(), prod["Description"].tolist()
+    try:
+        rows = aggregation_matrix(zh, year, what=f"{path.name} row description")
+        by_en = aggregation_matrix(en, year, what=f"{path.name} row description")
+    except ConcordanceError as err:
+        raise ConcordanceError(f"{path}: {err}") from None
+    differ = np.flatnonzero((rows.to_numpy() != by_en.to_numpy()).any(axis=1))
+    if differ.size:
+        k = int(differ[0])
+        raise ConcordanceError(f"{path}: row {prod['Code'].iloc[k]}: English {en[k]!r} and Chinese {zh[k]!r}"
+                               " descriptions name different book sectors")
+    desc_of = dict(zip(prod["Code"], zh))
+    unknown = [c for c in num_cols if c not in desc_of]
+    if unknown:
+        raise ConcordanceError(f"{path}: column(s) {unknown[:5]} have no product row of the same code")
+    cols = aggregation_matrix([desc_of[c] for c in num_cols], year, what=f"{path.name} column")
+    return rows.to_numpy(), cols.to_numpy()
 
 
 def national_table(raw_dir: Path | None, year: int) -> dict[str, np.ndarray]:
-    """Domestic national system of one year, 42 sectors: Z (S,S), f (S,), x (S,); 10k yuan.
+    """Domestic national system of one year on the book's sectors: Z (S,S), f (S,), x (S,); 10k yuan.
 
-    2012: 139 products summed to 42 sectors by code; 2012 and 2015: imports removed with the
-    proportional assumption; 2017: the table's own domestic-origin rows.
+    ``S = N_SECTORS`` (41, :mod:`intercity.sectors`). The table's products (2012: 139; 2015, 2017:
+    42) are mapped to the book's sectors by description through the sector concordance
+    (:func:`intercity.sectors.aggregation_matrix`), never by code number: NBS's 2017 list
+    differs from the 2012/2015 list from code 22 on. Imports are removed at the table's own
+    product level before aggregating: 2012 and 2015 with the proportional import assumption
+    (:func:`intercity.mrio.remove_imports_proportional`, imports = ``|IM|``); 2017 by taking the
+    table's own domestic-origin rows. ``f`` is domestic final demand (consumption, fixed capital
+    formation and changes in inventories; exports excluded): it is negative where inventory
+    drawdowns exceed the other final uses, and is kept so. ``x`` is the ``TI`` (total inputs) row.
+    Raises ValueError (or :class:`~intercity.sectors.ConcordanceError`) naming the file and the
+    row, column or year.
     """
-    name = {2012: "china_2012_139", 2015: "china_2015_42", 2017: "china_2017_42"}.get(year)
-    if name is None:
-        raise ValueError(f"national IO table: no table for year {year} (have 2012, 2015, 2017)")
+    if year not in TABLE_FILES:
+        raise ValueError(f"national IO table: no table for year {year} (have {sorted(TABLE_FILES)})")
+    name, _table = TABLE_FILES[year]
     path = raw_path(f"national_io/{name}.csv", raw_dir)
     t = pd.read_csv(path, dtype={"Code": str})
+    for col in ("Code", "Description", "DescriptionInChinese"):
+        if col not in t.columns:
+            raise ValueError(f"{path}: expected a {col!r} column")
     num_cols = [c for c in t.columns if re.fullmatch(r"\d+", str(c))]
+    total = t.loc[t["Code"] == "TI"]
+    if total.empty:
+        raise ValueError(f"{path}: no 'TI' (total inputs) row")
     if year == 2017:
         if "Origin" not in t.columns:
             raise ValueError(f"{path}: expected an 'Origin' column (domestic/imports split)")
-        t = t[t["Origin"].astype(str).isin(["Domestic", "TOT"])]
+        t = t[t["Origin"].astype(str) == "Domestic"]
     prod = t[t["Code"].str.fullmatch(r"\d+")]
-    if year == 2012:
-        keys = [sector_of_139(int(c)) for c in prod["Code"]]
-        colkey = [sector_of_139(int(c)) for c in num_cols]
-        z = prod[num_cols].apply(pd.to_numeric).to_numpy()
-        z = pd.DataFrame(z, index=keys, columns=colkey).T.groupby(level=0).sum().T.groupby(level=0).sum()
-        z = z.loc[list(SECTOR_CODES), list(SECTOR_CODES)].to_numpy()
-        fd = prod[list(DOMESTIC_FD)].apply(pd.to_numeric).groupby(keys).sum().loc[list(SECTOR_CODES)].to_numpy()
-        im = pd.to_numeric(prod["IM"]).groupby(keys).sum().loc[list(SECTOR_CODES)].to_numpy()
-        ti = t.loc[t["Code"] == "TI", num_cols].apply(pd.to_numeric).iloc[0]
-        x = ti.groupby(colkey).sum().loc[list(SECTOR_CODES)].to_numpy()
-    else:
-        if list(prod["Code"]) != list(SECTOR_CODES):
-            raise ValueError(f"{path}: product rows are not the 42 sectors 01..42")
-        z = prod[list(SECTOR_CODES)].apply(pd.to_numeric).to_numpy()
-        fdcols = [c for c in DOMESTIC_FD if c in t.columns] if year == 2015 else ["TC", "FU201", "FU202"]
-        fd = prod[fdcols].apply(pd.to_numeric).to_numpy()
-        x = t.loc[t["Code"] == "TI", list(SECTOR_CODES)].apply(pd.to_numeric).iloc[0].to_numpy()
-        im = pd.to_numeric(prod["IM"]).to_numpy() if year == 2015 else None
-    if im is not None:
-        z, fd = remove_imports_proportional(z, fd, np.abs(im), sectors=SECTOR_CODES)
-    return {"Z": z, "f": fd.sum(axis=1), "x": x}
+    fdcols = list(DOMESTIC_FD_2017 if year == 2017 else DOMESTIC_FD)
+    lacking = [c for c in fdcols + ([] if year == 2017 else ["IM"]) if c not in t.columns]
+    if lacking:
+        raise ValueError(f"{path}: lacks final-use column(s) {lacking}")
+    rows, cols = _book_matrices(path, prod, num_cols, year)
+    z = prod[num_cols].apply(pd.to_numeric).to_numpy()
+    fd = prod[fdcols].apply(pd.to_numeric).to_numpy()
+    x = pd.to_numeric(total[num_cols].iloc[0]).to_numpy()
+    if year != 2017:
+        im = np.abs(pd.to_numeric(prod["IM"]).to_numpy())
+        z, fd = remove_imports_proportional(z, fd, im, sectors=[f"{path.name} product {c}" for c in prod["Code"]])
+    return {"Z": rows.T @ z @ cols, "f": rows.T @ fd.sum(axis=1), "x": x @ cols}
 
 
 #: Distance elasticity of trade by tradability (gravity: flow ~ supply x demand x d^-elasticity).
@@ -89,14 +116,16 @@ def city_mrio(nat: dict[str, np.ndarray], ids: list[str], dist_km: np.ndarray, a
     national output split by ``sector_weight[i, s]`` (city sector structure); city final demand
     f[j, s] = national domestic final demand x GDP share of j. Trade shares
     t[s, i, j] ~ output[i, s] x d_ij ** -elasticity(s), with the internal distance of a city
-    d_ii = (2/3) sqrt(area / pi) km (Head-Mayer) and d_ij >= d_ii.
+    d_ii = (2/3) sqrt(area / pi) km (Head-Mayer) and d_ij >= d_ii. Final demand is kept as the
+    national table gives it, negative entries (inventory drawdowns) included; all arrays are on
+    the book's sectors (:data:`intercity.sectors.SECTOR_CODES`).
     """
-    S = len(SECTOR_CODES)
+    S = N_SECTORS
     x = np.asarray(nat["x"], float)
     a = np.divide(nat["Z"], x[None, :], out=np.zeros((S, S)), where=x[None, :] > 0)
     w = sector_weight / np.maximum(sector_weight.sum(axis=0, keepdims=True), 1e-300)
     out_city = w * x[None, :]  # (n, S)
-    f = np.clip(nat["f"], 0.0, None)[None, :] * (gdp / gdp.sum())[:, None]
+    f = np.asarray(nat["f"], float)[None, :] * (gdp / gdp.sum())[:, None]
     internal = (2.0 / 3.0) * np.sqrt(np.asarray(area_km2, float) / np.pi)
     d = np.maximum(np.asarray(dist_km, float), internal[:, None])
     np.fill_diagonal(d, internal)
@@ -115,16 +144,20 @@ def sector_weights(ids: list[str], year: int, yearbook: pd.DataFrame, industry: 
     """City x sector weights: value added of the city's industry (1st/2nd/3rd, G-P panel) split
     over its sectors by yearbook employment, then within a yearbook category by national output.
 
+    ``nat_x`` (S,): national output on the book's sectors (``S = N_SECTORS``); industries: primary
+    = book sector 01, tertiary = :data:`~intercity.sectors.SERVICE_SECTORS`, secondary = the rest.
     Uses the latest yearbook year <= ``year``; returns (weights (n, S), note on the years used).
     """
+    if np.shape(nat_x) != (N_SECTORS,):
+        raise ValueError(f"national output has shape {np.shape(nat_x)}, expected ({N_SECTORS},) book sectors")
     yb_years = sorted(y for y in yearbook["year"].unique() if y <= year)
     if not yb_years:
         raise ValueError(f"no yearbook data for {year} or earlier")
     yy = yb_years[-1]
     yb = yearbook[yearbook["year"] == yy].set_index("city_id").reindex(ids)
     ind = industry[industry["year"] == year].set_index("city_id").reindex(ids)
-    S = len(SECTOR_CODES)
-    ind_of = np.array([1 if c == "01" else 2 if int(c) <= 28 else 3 for c in SECTOR_CODES])
+    S = N_SECTORS
+    ind_of = np.array([1 if c == "01" else 3 if c in SERVICE_SECTORS else 2 for c in SECTOR_CODES])
     cats = [SECTOR_TO_YB[c] for c in SECTOR_CODES]
     emp = np.column_stack([yb[f"emp_{c}"].to_numpy(float) for c in cats])  # (n, S), repeated by category
     emp = np.nan_to_num(emp, nan=0.0)

@@ -45,7 +45,7 @@ from intercity.sources.rail import (MEASURES, check_2018_cities, connectivity_su
                                    key_station_served)
 
 CEADS_STANDIN = ("The city MRIO of the public source is a stand-in for the CEADs city MRIO: national "
-                 "42-sector IO tables regionalised to cities with city sector structure and a "
+                 "IO tables, mapped to the book's 41 sectors by description, regionalised to cities with city sector structure and a "
                  "distance-gravity trade model; it is not the CEADs table.")
 
 

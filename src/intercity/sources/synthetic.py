@@ -22,7 +22,7 @@ from intercity.cities import (city_universe, drop_admin_changes, great_circle_km
                               sample_cities)
 from intercity.mrio import StructuredMRIO
 from intercity.schema import CITY_YEAR_VARS, StudyData, city_year_frame, pair_year_frame
-from intercity.sectors import SECTOR_CODES, SECTOR_GROUPS, tradability
+from intercity.sectors import SECTOR_CODES, SECTOR_GROUPS, SERVICE_SECTORS, tradability
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ def search_index(cities: pd.DataFrame, dist: np.ndarray, pop: np.ndarray, gdp_pc
 def _sector_structure(cities: pd.DataFrame, z: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(output weights w[i, s], final-demand composition fd[s], national coefficients a[s, r])."""
     S, n = len(SECTOR_CODES), len(cities)
-    services = np.array([int(c) >= 29 for c in SECTOR_CODES])
+    services = np.array([c in SERVICE_SECTORS for c in SECTOR_CODES])
     base = rng.dirichlet(np.full(S, 2.0))
     tilt = np.zeros(S)
     tilt[SECTOR_CODES.index("01")] = -0.8
