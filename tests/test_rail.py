@@ -258,14 +258,23 @@ def test_opening_years_of_hand_checked_lines(net):
     hk = _years(net, "沪昆高铁")  # railvis dates are construction starts here; cited section dates
     assert (hk["杭州东"], hk["杭州南"], hk["长沙南"], hk["新晃西"], hk["铜仁南"], hk["贵阳东"], hk["安顺西"],
             hk["昆明南"]) == (2010, 2014, 2014, 2014, 2015, 2015, 2016, 2016)
-    jf = _years(net, "京福高铁")  # 京沪 track 2011, 合蚌 2012, 合福 2015
+    # 京福 runs on 京沪 track north of Bengbu, but only from the opening of 合蚌 (2012-10-16): no 京福
+    # service existed in 2011 (an independent review found the shared stations dated 2011); 合福 2015
+    jf = _years(net, "京福高铁")
     assert (jf["北京南"], jf["蚌埠南"], jf["淮南东"], jf["合肥南"], jf["铜陵北"], jf["福州"]) == (
-        2011, 2011, 2012, 2012, 2015, 2015)
+        2012, 2012, 2012, 2012, 2015, 2015)
     assert set(_years(net, "哈大高铁").values()) == {2012}  # malin84 codes 2015; opened 2012-12-01
     gs = _years(net, "广深港高铁")  # railvis 2018 (Hong Kong section); Guangzhou-Shenzhen North 2011
     assert (gs["广州南"], gs["深圳北"], gs["福田"], gs["西九龙"]) == (2011, 2011, 2015, 2018)
     assert set(_years(net, "宜万铁路").values()) == {None}  # no source dates it: left out, in the ledger
     assert "宜万铁路" in " ".join(net.ledger["reason"])
+    served = net.served.set_index(["line", "station"])["open_year"]
+    # lines the dump misses, dated by cited pages where railvis/malin84 are wrong (independent review):
+    # 广珠 main line 2011-01-07 (railvis 2012 is the Zhuhai extension); 大西 Yuanping-Taiyuan 2018-09-28
+    # (railvis/malin84 2014 is the Taiyuan-Xi'an section's date)
+    assert served[("广珠城际", "广州南")] == served[("广珠城际", "珠海")] == 2011
+    assert (served[("大西高铁", "原平西")], served[("大西高铁", "太原南")], served[("大西高铁", "西安北")]) == (
+        2018, 2014, 2014)
     ng = _years(net, "南广高铁")  # malin84 dates the ends; the middle takes the dump's 2014-12-26
     assert set(ng.values()) == {2014}
 
