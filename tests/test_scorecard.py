@@ -345,12 +345,12 @@ def test_distance_findings_answer_the_question():
     # make information fade: the farthest tier smaller than the nearest on both halves
     for col in (2, 4):
         est.loc[est["key"] == f"tier_2000-4000:{col}", "coef"] = 0.5
-    assert scorecard.distance_findings(est, facts())["dist_info_fades"] == "on both gradient halves"
+    assert scorecard.distance_findings(est, facts())["dist_info_fades"] == "yes, on both gradient halves"
     few = facts(varying={k: 0 for k in est["key"] if k.startswith(("tier_", "synergy_"))
                          and scorecard.hsr_measure(scorecard.spec_for(k)) is not None})
     out = scorecard.distance_findings(est, few)
     assert out["dist_hsr_fades"] == "cannot be told on this build" and out["dist_synergy"].startswith("No tier")
-    assert out["dist_info_fades"] == "on both gradient halves"  # information has no HSR rule
+    assert out["dist_info_fades"] == "yes, on both gradient halves"  # information has no HSR rule
 
 
 # ----------------------------------------------------------------------------- on the ci build

@@ -120,8 +120,7 @@ UNTESTABLE_KINDS: tuple[str, ...] = ("proxy", "constant", "imputed")
 #: Sources whose MRIO is a stand-in for the CEADs tables (the reason is the source's own
 #: ``meta["mrio"]["note"]``).
 STANDIN_MRIO_SOURCES: tuple[str, ...] = ("public",)
-SYNTHETIC_REASON = ("the synthetic world is not China: a claim about China is not testable on synthetic "
-                    "data (the checks still run and are shown)")
+SYNTHETIC_REASON = "the synthetic world is not China, so no claim about China is testable on synthetic data"
 
 
 @dataclass(frozen=True)
@@ -771,14 +770,15 @@ def region_net(city_transfer: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFram
     return merged.groupby(["region", "period"], as_index=False)["net"].sum()
 
 
-def for_study(study, estimates: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The scorecard of a :class:`intercity.pipeline.Study` (its estimates, source facts, regional
-    net transfer and headline clustering ``params.cluster``)."""
+def for_study(study, estimates: pd.DataFrame | None = None, facts: SourceFacts | None = None) -> pd.DataFrame:
+    """The scorecard of a :class:`intercity.pipeline.Study` (its estimates, :func:`source_facts`,
+    regional net transfer and headline clustering ``params.cluster``); ``estimates`` and ``facts``
+    default to the study's own."""
     from intercity import pipeline
 
     est = pipeline.estimates(study) if estimates is None else estimates
-    return scorecard(est, source_facts(study), region_net(study.city_transfer(), study.data.cities),
-                     study.params.cluster)
+    return scorecard(est, source_facts(study) if facts is None else facts,
+                     region_net(study.city_transfer(), study.data.cities), study.params.cluster)
 
 
 # ----------------------------------------------------------------------------- counts and words
@@ -830,11 +830,14 @@ def rule_sentence(card: pd.DataFrame, source: str) -> str:
 def claim_sentence(row: Mapping) -> str:
     """This build's verdict on one claim, in words, under both clusterings (for the Readings)."""
     vp, vt = row["verdict_pair"], row["verdict_twoway"]
+
+    def both(a: str, b: str) -> str:
+        return f"{a} with both clusterings" if a == b else f"{a} with pair-clustered and {b} with two-way clustered errors"
+
     if vp in (NOT_SOURCE, NOT_TIERS):
         ran = row["checks_pair"], row["checks_twoway"]
-        tail = (f" (run anyway, its checks give: {ran[0]} with pair-clustered and {ran[1]} with two-way "
-                "clustered errors)") if ran[0] in ("holds", "fails") else ""
-        return f"{vp}: {row['reason_pair']}{tail}"
+        tail = f" (run anyway, its checks give: {both(*ran)})" if {"holds", "fails"} & set(ran) else ""
+        return f"{vp}, because {row['reason_pair']}{tail}"
     if vp == vt:
         if vp == NOT_IDENTIFIED:
             return f"not identified: {row['reason_pair']}"
@@ -844,6 +847,45 @@ def claim_sentence(row: Mapping) -> str:
     return (f"{words[vp]} with the study's pair-clustered errors" + (f" ({row['reason_pair']})" if vp != "holds" else "")
             + f" but {words[vt]} with two-way clustered errors"
             + (f" ({row['reason_twoway']})" if vt != "holds" else ""))
+
+
+def verdict_counts(card: pd.DataFrame) -> pd.DataFrame:
+    """Per section of the study: claims, testable, holding and failing under each clustering,
+    not identified (pair), not testable (source, tiers), and supported by the study's own numbers."""
+    rows = []
+    for section, sub in card.groupby("section", sort=False):
+        t = sub["testable"] == "yes"
+        rows.append({"section": section, "claims": len(sub), "testable": int(t.sum()),
+                     "hold (pair)": int((t & (sub["verdict_pair"] == "holds")).sum()),
+                     "hold (two-way)": int((t & (sub["verdict_twoway"] == "holds")).sum()),
+                     "fail (pair)": int((t & (sub["verdict_pair"] == "fails")).sum()),
+                     "fail (two-way)": int((t & (sub["verdict_twoway"] == "fails")).sum()),
+                     "not identified (pair)": int((sub["verdict_pair"] == NOT_IDENTIFIED).sum()),
+                     "not testable: source": int((sub["verdict"] == NOT_SOURCE).sum()),
+                     "not testable: tiers": int((sub["verdict"] == NOT_TIERS).sum()),
+                     "published: supported": int(sub["published_verdict"].isin(["holds", "asserted"]).sum())})
+    return pd.DataFrame(rows)
+
+
+def reasons_table(card: pd.DataFrame) -> pd.DataFrame:
+    """Per claim: why it is not testable, or the reason of each clustering's verdict, what the
+    checks give when run anyway, and the note on the controls."""
+    return pd.DataFrame({"id": card["id"], "testable": card["testable"],
+                         "not testable because": card["not_testable_reason"],
+                         "checks run anyway (pair / two-way)": card["checks_pair"] + " / " + card["checks_twoway"],
+                         "pair-clustered": card["reason_pair"].where(card["testable"] == "yes", ""),
+                         "two-way clustered": card["reason_twoway"].where(card["testable"] == "yes", ""),
+                         "controls": card["source_note"]})
+
+
+def varying_table(facts: SourceFacts) -> pd.DataFrame:
+    """Per estimate with an HSR measure: the measure, the ordered pairs in which it changes between
+    periods in the estimation sample, and whether that is enough (:data:`MIN_VARYING_PAIRS`)."""
+    rows = [{"estimate": k, "HSR measure": hsr_measure(spec_for(k)), "pairs where it changes": n,
+             f"at least {facts.min_varying_pairs}": "yes" if n >= facts.min_varying_pairs else "no"}
+            for k, n in facts.varying_pairs.items()]
+    return pd.DataFrame(rows, columns=["estimate", "HSR measure", "pairs where it changes",
+                                       f"at least {facts.min_varying_pairs}"])
 
 
 def section_table(card: pd.DataFrame, section: str) -> pd.DataFrame:
@@ -882,8 +924,8 @@ def reverse_causality_comment(card: pd.DataFrame) -> str:
     r = card.set_index("id").loc["R3"]
     vp, vt = r["verdict_pair"], r["verdict_twoway"]
     if vp in (NOT_SOURCE, NOT_TIERS):
-        return (f"The reverse-causality test cannot speak for or against the study on this source ({vp}: "
-                f"{r['reason_pair']}).")
+        return (f"The reverse-causality test cannot speak for or against the study on this source: it is {vp}, "
+                f"because {r['reason_pair']}.")
     failed = [c for c in CLUSTERINGS if r[f"verdict_{c}"] == "fails"]
     if failed:
         words = " and ".join(CLUSTER_WORDS[c] for c in failed)
@@ -909,7 +951,7 @@ def distance_findings(estimates: pd.DataFrame, facts: SourceFacts, level: float 
     the nearest. The synergy: the tiers where the HSR x information interaction (synergy models,
     columns 1 and 4) is positive and significant at ``level``, and those where it can be tested.
     Keys: ``dist_hsr``, ``dist_info`` (a sentence each), ``dist_hsr_fades``, ``dist_info_fades``
-    ("on both gradient halves", "on one gradient half", "no", "cannot be told on this build"),
+    ("yes, on both gradient halves", "yes, on one gradient half", "no", "cannot be told on this build"),
     ``dist_synergy`` (a sentence).
     """
     tiers = tier_labels(facts.tiers_km)
@@ -926,7 +968,7 @@ def distance_findings(estimates: pd.DataFrame, facts: SourceFacts, level: float 
         return ", ".join(hit) if hit else "no tier"
 
     out = {}
-    for name, label, cols in (("hsr", "HSR connectivity", (1, 3)), ("info", "information connectivity", (2, 4))):
+    for name, cols in (("hsr", (1, 3)), ("info", (2, 4))):
         parts, fades = [], []
         for col, half in zip(cols, ("down-gradient", "up-gradient")):
             keys = [(f"{t} km", f"tier_{t}:{col}") for t in tiers if usable(f"tier_{t}:{col}")]
@@ -941,10 +983,11 @@ def distance_findings(estimates: pd.DataFrame, facts: SourceFacts, level: float 
                          f"errors and in {sig(keys, 'twoway')} with two-way clustered errors, largest in the {peak} "
                          f"tier, and {'smaller' if fade else 'not smaller'} in the farthest tier ({far}: "
                          f"{n0.coef[kf]:.3g}) than in the nearest ({near}: {n0.coef[kn]:.3g})")
-        out[f"dist_{name}"] = f"{label[0].upper()}{label[1:]}: " + "; ".join(parts) + "."
+        text = "; ".join(parts)
+        out[f"dist_{name}"] = text[0].upper() + text[1:] + "."
         out[f"dist_{name}_fades"] = ("cannot be told on this build" if not fades else
-                                     "on both gradient halves" if all(fades) and len(fades) == 2 else
-                                     "on one gradient half" if any(fades) else "no")
+                                     "yes, on both gradient halves" if all(fades) and len(fades) == 2 else
+                                     "yes, on one gradient half" if any(fades) else "no")
     syn = [(f"{t} km {half}-gradient", f"synergy_{t}:{col}") for t in tiers for col, half in ((1, "down"), (4, "up"))]
     testable = [(t, k) for t, k in syn if usable(k)]
     if not testable:
@@ -957,3 +1000,28 @@ def distance_findings(estimates: pd.DataFrame, facts: SourceFacts, level: float 
                                f"with two-way clustered errors, and negative and significant in "
                                f"{sig(testable, 'pair', -1)} (pair) and {sig(testable, 'twoway', -1)} (two-way).")
     return out
+
+
+#: The mechanism chapter's outcomes (panel columns of the origin city's factors).
+MECHANISM_OUTCOMES: tuple[str, ...] = ("factor_labor", "factor_fcapital", "factor_ccapital", "factor_flc",
+                                       "factor_clc", "factor_tech")
+
+
+def outcomes_sentence(facts: SourceFacts, outcomes: tuple[str, ...] = MECHANISM_OUTCOMES) -> str:
+    """One sentence on which of ``outcomes`` rest on a proxy, constant or mostly imputed variable on
+    this source (their claims are then not testable on it)."""
+    if facts.source == "synthetic":
+        return ("On the synthetic source every outcome is generated: the models run, and no claim about China "
+                "is testable on them.")
+    bad: dict[str, tuple[str, list[str]]] = {}
+    for o in outcomes:
+        for var in PANEL_VARIABLES[o]:
+            kind, text = facts.kind(var)
+            if kind in UNTESTABLE_KINDS:
+                bad.setdefault(var, (text, []))[1].append(o)
+    if not bad:
+        return f"On the {facts.source} source every one of these outcomes rests on measured variables."
+    parts = [f"{', '.join(outs)} on {var}, {text}" for var, (text, outs) in bad.items()]
+    return (f"On the {facts.source} source these outcomes rest on variables that are not the study's: "
+            + "; ".join(parts) + ". Claims on them are not testable on this source, and the tables say so in "
+            "their captions.")
