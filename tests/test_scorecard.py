@@ -410,3 +410,65 @@ def test_results_scorecard_csv_has_verdicts_under_both_clusterings(ci_study, tmp
                 "testable", "not_testable_reason", "published_verdict"):
         assert col in out.columns, col
     assert (out["reason_pair"] != "").all() and np.isin(out["verdict_pair"], scorecard.VERDICTS).all()
+
+
+# ----------------------------------------------------------------------------- words for the prose
+
+def test_claim_sentences_say_why_and_what_the_checks_give():
+    c = card(f=facts(source="public", kinds={"patents": "proxy"}))
+    s = scorecard.claim_sentence(c.loc["M6"].to_dict())
+    assert s.startswith("not testable on this source, because outcome factor_tech rests on patents")
+    assert s.endswith("(run anyway, its checks give: holds with both clusterings)")
+    assert scorecard.claim_sentence(c.loc["B1"].to_dict()) == \
+        "holds with the study's pair-clustered errors and with two-way clustered errors"
+
+
+def test_reverse_causality_comment_follows_the_verdict():
+    assert scorecard.reverse_causality_comment(card().reset_index()).startswith("As the study reports")
+    est = estimates(**{"robust_reverse_causality:3": {"p_pair": 0.001, "p_twoway": 0.01}})
+    text = scorecard.reverse_causality_comment(card(est).reset_index())
+    assert text.startswith("Contrary to the study") and "pair-clustered and two-way" in text
+    few = card(f=facts(varying={"robust_reverse_causality:1": 0}))
+    assert "cannot speak for or against the study" in scorecard.reverse_causality_comment(few.reset_index())
+
+
+def test_outcomes_sentence_names_proxy_outcomes():
+    text = scorecard.outcomes_sentence(facts(source="public", kinds={"patents": "proxy", "liquid_assets": "proxy"}))
+    assert "factor_ccapital, factor_clc on liquid_assets" in text and "factor_tech on patents" in text
+    assert "every one of these outcomes rests on measured variables" in scorecard.outcomes_sentence(facts())
+    assert "no claim about China" in scorecard.outcomes_sentence(facts(source="synthetic"))
+
+
+def test_rule_sentence_and_tables_on_a_public_like_source():
+    c = card(f=facts(source="public", kinds={"patents": "proxy"}, standin="stand-in")).reset_index()
+    assert "4 of the 24 claims are not testable on this source" in scorecard.rule_sentence(c, "public")
+    counts = scorecard.verdict_counts(c).set_index("section")
+    assert counts.loc["Mechanism", "testable"] == 5 and counts.loc["Characteristics", "not testable: source"] == 2
+    assert counts["claims"].sum() == len(scorecard.CLAIMS)
+    reasons = scorecard.reasons_table(c).set_index("id")
+    assert reasons.loc["M6", "testable"] == "no" and reasons.loc["M6", "pair-clustered"] == ""
+    table = scorecard.section_table(c, "Mechanism")
+    assert list(table["id"]) == ["M1", "M2", "M3", "M4", "M5", "M6", "M7"]
+    with pytest.raises(KeyError, match="no claims in section"):
+        scorecard.section_table(c, "Nowhere")
+    v = scorecard.varying_table(facts(varying={"gradient_scale:2": 3}))
+    assert v.set_index("estimate").loc["gradient_scale:2", f"at least {scorecard.MIN_VARYING_PAIRS}"] == "no"
+
+
+def test_invalid_cluster_is_named():
+    with pytest.raises(ValueError, match="cluster 'oneway' is invalid"):
+        scorecard.scorecard(estimates(), facts(), None, "oneway")
+
+
+def test_tier_claims_follow_shifted_tiers_on_a_real_build(ci_params, tmp_path):
+    """End to end on the ci world with shifted tiers: the tier models are estimated on the
+    parameter tiers, and the claims are judged on them or declared not testable with these tiers."""
+    from intercity import params
+
+    p = params.from_mapping({**ci_params.to_dict(), "distance_tiers_km": list(SHIFTED)})
+    s = pipeline.study(p, cache_dir=tmp_path)
+    c = scorecard.for_study(s).set_index("id")
+    assert (c.loc[["F1", "F2", "F4"], "verdict_pair"] == scorecard.NOT_TIERS).all()
+    for claim in ("F3", "F5"):
+        assert "1500-4000" in c.loc[claim, "check"] and c.loc[claim, "verdict_pair"] == scorecard.NOT_SOURCE
+        assert c.loc[claim, "checks_pair"] in ("holds", "fails", scorecard.NOT_IDENTIFIED)

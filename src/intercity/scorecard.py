@@ -836,7 +836,7 @@ def claim_sentence(row: Mapping) -> str:
 
     if vp in (NOT_SOURCE, NOT_TIERS):
         ran = row["checks_pair"], row["checks_twoway"]
-        tail = f" (run anyway, its checks give: {both(*ran)})" if {"holds", "fails"} & set(ran) else ""
+        tail = f" (run anyway, its checks give: {both(*ran)})" if ran[0] else ""
         return f"{vp}, because {row['reason_pair']}{tail}"
     if vp == vt:
         if vp == NOT_IDENTIFIED:
