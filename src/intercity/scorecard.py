@@ -48,21 +48,22 @@ that applies decides:
      The public source's MRIO is a documented stand-in for the CEADs tables
      (``meta["mrio"]["note"]``): its inter-city trade shares come from a distance-gravity model,
      so its map of transfer restates that assumption rather than measuring it. The regression
-     claims merely *use* IT: with pair fixed effects they rest only on the change of a pair's
-     transfer between periods, and the gravity geography, fixed in time, is differenced out with
-     the pair effect; what is left moves with the real city GDP, city sector structure and the
-     national tables. A stand-in IT is then a noisy measure of the outcome (it costs power, it
-     does not decide the sign), so those claims stay testable on it.
+     claims merely *use* IT: with pair fixed effects they rest only on how a pair's transfer
+     differs between the periods; a pair's fixed gravity term (its distance, the cities' areas)
+     is absorbed by the pair effect, and what is left moves with the real city GDP, city sector
+     structure and national tables. A stand-in IT is then a noisier outcome (as long as its error
+     is unrelated to the change in connectivity, it costs power and does not move the
+     coefficient), not a different claim, so those claims stay testable on it.
    - *HSR measure varying in too few pairs*: an estimate whose reported regressor is HSR
      connectivity (or the HSR x information product), or whose outcome is HSR connectivity (the
      reverse-causality test), is identified with pair effects only by the ordered pairs in which
      that measure changes between periods in the estimation sample. Cluster-robust (CRV1)
      inference is only as good as the clusters that carry the regressor's variation: with few
-     "treated" clusters the t test over-rejects however many clusters there are, and Monte Carlo
-     evidence puts reliable CRV1 inference at no fewer than about 50 clusters even when every
-     cluster carries variation (MacKinnon and Webb 2017, J. Applied Econometrics 32(2), on the
-     "rule of 42"; Cameron and Miller 2015, J. Human Resources 50(2), put "few" at 20-50). So a
-     check on such an estimate needs at least :data:`MIN_VARYING_PAIRS` = 50 varying pairs
+     "treated" clusters the t test over-rejects however many clusters there are (MacKinnon and
+     Webb 2017, J. Applied Econometrics 32(2), who also find the rule of thumb that about 42-50
+     clusters suffice true at best for balanced clusters; Cameron and Miller 2015, J. Human
+     Resources 50(2), count fewer than 20-50 clusters as "few"). So a check on such an estimate
+     needs at least :data:`MIN_VARYING_PAIRS` = 50 varying pairs, the upper end of that range
      (:func:`varying_pairs` counts them).
    - *no pairs*: the estimate is absent (a parameter tier without pairs in this build).
 3. **not identified**: an estimate a check needs has ``identified == False`` (saturated fit, or a
