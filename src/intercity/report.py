@@ -237,14 +237,17 @@ def glue_scorecard(card: pd.DataFrame, source: str) -> None:
     glue_many({f"score_{k}": v for k, v in scorecard.headline(card).items()})
     glue("score_rule", scorecard.rule_sentence(card, source))
     glue("score_min_varying_pairs", scorecard.MIN_VARYING_PAIRS)
+    glue("score_study_tiers", ", ".join(scorecard.STUDY_TIERS))
 
 
 def glue_claims(card: pd.DataFrame, section: str) -> None:
-    """Glue, for each claim of ``section``, its words (``claim_<id>_claim``) and this build's verdict
-    under both clusterings in a sentence (``claim_<id>``, :func:`intercity.scorecard.claim_sentence`)."""
+    """Glue the number of claims of ``section`` (``claims_<section>_n``, lower case) and, for each,
+    its words (``claim_<id>_claim``) and this build's verdict under both clusterings in a sentence
+    (``claim_<id>``, :func:`intercity.scorecard.claim_sentence`)."""
     sub = card[card["section"] == section]
     if sub.empty:
         raise KeyError(f"no claims in section {section!r}; known: {sorted(card['section'].unique())}")
+    glue(f"claims_{section.lower()}_n", len(sub))
     for r in sub.to_dict("records"):
         glue(f"claim_{r['id']}_claim", r["claim"])
         glue(f"claim_{r['id']}", scorecard.claim_sentence(r))
