@@ -472,3 +472,16 @@ def test_tier_claims_follow_shifted_tiers_on_a_real_build(ci_params, tmp_path):
     for claim in ("F3", "F5"):
         assert "1500-4000" in c.loc[claim, "check"] and c.loc[claim, "verdict_pair"] == scorecard.NOT_SOURCE
         assert c.loc[claim, "checks_pair"] in ("holds", "fails", scorecard.NOT_IDENTIFIED)
+
+
+def test_estimates_without_the_contract_columns_say_which_clustering_is_missing():
+    """Estimates from before the contract carry one clustering in p/se/stars (named by `cluster`):
+    that clustering is judged, the other is reported as missing, never guessed."""
+    est = estimates()
+    est = est.drop(columns=[c for c in est.columns if c.endswith(("_pair", "_twoway", "_origin", "_dyadic"))]
+                   + ["identified"])
+    c = card(est)
+    assert c.loc["B1", "verdict_pair"] == "holds"
+    assert c.loc["B1", "verdict_twoway"] == scorecard.NOT_IDENTIFIED
+    assert "carry no two-way" in c.loc["B1", "reason_twoway"]
+    assert "no tier known" in scorecard.distance_findings(est, facts())["dist_info"]

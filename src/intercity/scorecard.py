@@ -906,16 +906,17 @@ def table_note(facts: SourceFacts, table: str) -> str:
     rows = reference.published_tables()
     deps = list(dict.fromkeys(rows.loc[rows["table"] == table, "dependent"]))
     name = table.replace("_", " ")
-    notes = []
+    bad: dict[str, tuple[str, list[str]]] = {}
     for d in deps:
         for var in PANEL_VARIABLES.get(d, ()):
             kind, text = facts.kind(var)
             if kind in UNTESTABLE_KINDS:
-                notes.append(f"outcome {d}: {var} is {text}")
+                bad.setdefault(var, (text, []))[1].append(d)
+    notes = [f"{', '.join(outs)} on {var}, {text}" for var, (text, outs) in bad.items()]
     if not notes:
         return name
-    return f"{name} (proxy or constant outcome on this source, so its claims are not testable here: " + \
-        "; ".join(dict.fromkeys(notes)) + ")"
+    return f"{name} (outcome not the study's on this source, so its claims are not testable here: " + \
+        "; ".join(notes) + ")"
 
 
 def reverse_causality_comment(card: pd.DataFrame) -> str:
@@ -965,6 +966,8 @@ def distance_findings(estimates: pd.DataFrame, facts: SourceFacts, level: float 
         return facts.varying_pairs.get(key, facts.min_varying_pairs) >= facts.min_varying_pairs
 
     def sig(keys: list[tuple[str, str]], c: str, sign: int = 1) -> str:
+        if nums[c].missing:
+            return f"no tier known ({nums[c].missing})"
         hit = [t for t, k in keys if sign * nums[c].coef[k] > 0 and nums[c].p.get(k, float("nan")) < level]
         return ", ".join(hit) if hit else "no tier"
 
