@@ -11,7 +11,7 @@ import pandas as pd
 import pyfixest as pf
 import pytest
 
-from intercity import models, panel as panel_mod, pipeline, reference, scorecard
+from intercity import models, panel as panel_mod, pipeline, reference
 
 CONTROLS = [f"{c}_{s}" for s in ("i", "j") for c in ("edl", "ul", "fil", "hcl", "ftl", "gel")]
 #: The sample rules written out independently of models.SAMPLES.
@@ -287,59 +287,3 @@ def _normal_cdf(x: float) -> float:
                                          (float("nan"), "")])
 def test_stars(p, expected):
     assert models.stars(p) == expected
-
-
-# ----------------------------------------------------------------------------- scorecard
-
-def test_scorecard_checks_name_registered_estimates(ci_params):
-    known = {s.key for s in models.published_specs()}
-    known |= {s.key for s in models.tier_specs(panel_mod.tier_labels(ci_params.distance_tiers_km))}
-    for claim in scorecard.CLAIMS:
-        assert claim.checks or claim.spatial is not None, claim.id
-        for ch in claim.checks:
-            assert ch.expect in ("+", "-", "0", "max") and ch.level in (0.01, 0.05, 0.1)
-            assert {ch.key, *ch.among} <= known, claim.id
-    assert len({c.id for c in scorecard.CLAIMS}) == len(scorecard.CLAIMS)
-
-
-def test_published_numbers_support_every_claim_with_printed_numbers():
-    """The claims transcribe the study: on its own printed numbers each must hold."""
-    card = scorecard.scorecard(pd.DataFrame(columns=["table", "column", "coef", "p", "stars", "se"]))
-    printed = card[card["published_verdict"] != "asserted"]
-    assert len(printed) >= 15 and (printed["published_verdict"] == "holds").all(), printed
-    assert (card["this_build_verdict"] == "not available").all() and (card["agree"] == "no").all()
-
-
-@pytest.mark.parametrize("expect, level, coef, p, stars, holds", [
-    ("+", 0.05, 0.5, 0.04, "", True), ("+", 0.05, 0.5, 0.06, "", False), ("+", 0.05, -0.5, 0.01, "", False),
-    ("-", 0.01, -0.5, 0.009, "", True), ("0", 0.05, 3.0, 0.2, "", True), ("0", 0.05, 3.0, 0.03, "", False),
-    ("+", 0.05, 0.5, float("nan"), "**", True), ("+", 0.01, 0.5, float("nan"), "**", False),
-    ("0", 0.05, 0.5, float("nan"), "*", True), ("0", 0.1, 0.5, float("nan"), "*", False),
-])
-def test_check_holds(expect, level, coef, p, stars, holds):
-    ch = scorecard.Check("t:1", expect, level)
-    assert scorecard.check_holds(ch, {"t:1": coef}, {"t:1": p}, {"t:1": stars}) is holds
-
-
-def test_peak_check_ignores_unidentified_tiers():
-    ch = scorecard.Check("t:2", "max", among=("t:1", "t:2", "t:3"))
-    coef = {"t:1": 0.4, "t:2": 0.9, "t:3": float("nan")}
-    assert scorecard.check_holds(ch, coef, {}, {}) is True
-    assert scorecard.check_holds(ch, {**coef, "t:1": 1.2}, {}, {}) is False
-    assert scorecard.check_holds(ch, {**coef, "t:2": float("nan")}, {}, {}) is None
-
-
-def test_scorecard_on_the_ci_build(ci_results, ci_study):
-    regions = scorecard.region_net(ci_study.city_transfer(), ci_study.data.cities)
-    assert set(regions["region"]) <= {"east", "central", "west", "northeast"}
-    card = scorecard.scorecard(ci_results, regions)
-    assert list(card["id"]) == [c.id for c in scorecard.CLAIMS]
-    assert set(card["this_build_verdict"]) <= {"holds", "fails", "not available"}
-    expected = card["published_verdict"].replace("asserted", "holds")
-    assert ((card["agree"] == "yes") == (card["this_build_verdict"] == expected)).all()
-    counts = scorecard.summary(card)
-    assert counts["claims"] == len(card) and 0 <= counts["reproduced"] <= len(card)
-    # a claim whose estimate is not identified in this build is never counted as reproduced
-    r = ci_results.set_index("key")
-    if np.isnan(r.loc["synergy_2000-4000:1", "coef"]):
-        assert card.set_index("id").loc["F5", "agree"] == "no"

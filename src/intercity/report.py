@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from intercity import reference
+from intercity import reference, scorecard
 
 SOURCE_TEXT = {
     "synthetic": ("SYNTHETIC data", "real city names and coordinates; every statistic, the HSR "
@@ -227,3 +227,37 @@ def glue_group_shares(study) -> pd.DataFrame:
         glue(f"meas_cap_pos_{which}", f"{cap.at[k, '% pairs with a positive transfer']:.1f}%")
         glue(f"meas_cap_growth_{which}", f"{cap.at[k, 'national induced output, % change']:+.1f}%")
     return table
+
+
+# ----------------------------------------------------------------------------- the scorecard in the prose
+
+def glue_scorecard(card: pd.DataFrame, source: str) -> None:
+    """Glue the scorecard's headline counts (``score_<name>``, :func:`intercity.scorecard.headline`)
+    and the sentence on what "testable" means on this source (``score_rule``)."""
+    glue_many({f"score_{k}": v for k, v in scorecard.headline(card).items()})
+    glue("score_rule", scorecard.rule_sentence(card, source))
+    glue("score_min_varying_pairs", scorecard.MIN_VARYING_PAIRS)
+    glue("score_study_tiers", ", ".join(scorecard.STUDY_TIERS))
+
+
+def glue_claims(card: pd.DataFrame, section: str) -> None:
+    """Glue the number of claims of ``section`` (``claims_<section>_n``, lower case) and, for each,
+    its words (``claim_<id>_claim``) and this build's verdict under both clusterings in a sentence
+    (``claim_<id>``, :func:`intercity.scorecard.claim_sentence`)."""
+    sub = card[card["section"] == section]
+    if sub.empty:
+        raise KeyError(f"no claims in section {section!r}; known: {sorted(card['section'].unique())}")
+    glue(f"claims_{section.lower()}_n", len(sub))
+    for r in sub.to_dict("records"):
+        glue(f"claim_{r['id']}_claim", r["claim"])
+        glue(f"claim_{r['id']}", scorecard.claim_sentence(r))
+
+
+def glue_headline_cluster(params) -> None:
+    """Glue ``headline_cluster``: the clustering of the headline standard errors, in words."""
+    glue("headline_cluster", scorecard.CLUSTER_WORDS[params.cluster])
+
+
+def glue_distance(estimates: pd.DataFrame, facts) -> None:
+    """Glue the distance chapter's answers (:func:`intercity.scorecard.distance_findings`)."""
+    glue_many(scorecard.distance_findings(estimates, facts))

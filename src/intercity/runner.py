@@ -83,7 +83,7 @@ def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], N
     outputs = {
         "models.csv": models.compare_published(estimates),
         "models_all.csv": estimates,
-        "scorecard.csv": scorecard.scorecard(estimates, scorecard.region_net(study.city_transfer(), study.data.cities)),
+        "scorecard.csv": scorecard.for_study(study, estimates),
         "bundle_summary.csv": study.data.summary(),
         "ledger.csv": study.ledger,
         "city_transfer.csv": study.city_transfer(),
