@@ -397,7 +397,8 @@ def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures",
     from intercity import report, staticfig
 
     spec = FIGURE_BY_ID[fig_id]
-    fields.setdefault("money_unit", study.params.money_unit)
+    if "{money_unit}" in spec.alt + spec.title + spec.caption:  # the unit of IT (parameter money_unit)
+        fields.setdefault("money_unit", study.params.money_unit)
     alt, title, caption = (spec.alt.format(**fields), spec.title.format(**fields), spec.caption.format(**fields))
     png = staticfig.save_png(fig, Path(static_dir) / f"{fig_id}.png").as_posix()
     plot = report.figure(fig, fig_id).data
