@@ -84,7 +84,8 @@ def test_every_spec_is_estimated_once(ci_results, ci_study, ci_params):
     assert (ci_results.loc[~identified, "note"].str.startswith("not identified")).all()
     assert ci_results.loc[~identified, ["coef", "se", "se_pair", "se_origin", "se_twoway"]].isna().all().all()
     assert (ci_results.loc[~identified, ["stars", "stars_pair", "stars_twoway"]] == "").all().all()
-    assert ci_results[[f"se_dyadic", "p_dyadic"]].isna().all().all()  # not computed here (the engine's)
+    dyadic_ok = identified & ~ci_results["note"].str.contains("dyadic-clustered")  # not reported, or not positive
+    assert ci_results.loc[dyadic_ok, ["se_dyadic", "p_dyadic"]].notna().all().all()
 
 
 # ----------------------------------------------------------------------------- direct pyfixest
@@ -120,6 +121,20 @@ def test_registry_results_equal_direct_pyfixest_calls(ci_results, ci_study, ci_p
             assert row[f"g_{c}"] == min(fit._G), (s.key, c)
             checked += 1
     assert checked >= 3 * 60
+
+
+def test_dyadic_se_equals_the_engines(ci_results, ci_study, ci_params):
+    """The dyadic-robust SE (any shared city) equals :func:`intercity.engine.fit`'s, itself checked
+    against the O(N^2) double sum, on every identified model of the ci book."""
+    from intercity import engine
+
+    specs = all_specs(ci_study.panel, ci_params)
+    ref = engine.fit(ci_study.panel, specs, ("dyadic",), samples=models.SAMPLES).set_index("key")
+    ours = ci_results.set_index("key")
+    ok = ours["se_dyadic"].notna()
+    assert ok.sum() >= 80
+    np.testing.assert_allclose(ours.loc[ok, "se_dyadic"], ref.loc[ok[ok].index, "se_dyadic"], rtol=1e-7)
+    assert (ours.loc[ok, "g_dyadic"] == ref.loc[ok[ok].index, "G_dyadic"]).all()
 
 
 def test_variance_recomputed_on_a_fit_equals_a_fresh_fit(ci_study):
@@ -352,8 +367,8 @@ def test_identification_rule_on_small_panels():
     """K = 2 regressors + 12 controls + 1 period effect = 15 parameters within pairs.
     20 pairs: df_resid = 40 - 20 - 1 - 14 = 5 < K: not identified, with the numbers.
     30 pairs among 6 cities: df_resid = 60 - 30 - 15 = 15 >= K: identified; pair clustering has 30
-    clusters (G - 1 >= K) but origin and two-way clustering only 6 origins and 5 destinations:
-    their SEs are not reported, and the note says why."""
+    clusters (G - 1 >= K) but origin, two-way and dyadic clustering only 6 origins, 5 destinations
+    and 6 cities: their SEs are not reported, and the note says why."""
     r = models.fit_specs(random_panel(20, 6, 1), both_coefficients("y0")).set_index("regressor").loc["connectivity_HSR"]
     assert (r["df_resid"], r["n_params"]) == (5, 15) and not r["identified"] and np.isnan(r["coef"])
     assert r["note"] == "not identified (too few residual degrees of freedom: 5 for 15 parameters)"
@@ -364,7 +379,8 @@ def test_identification_rule_on_small_panels():
     assert np.isnan(r["se_twoway"]) and r["stars_twoway"] == "" and np.isnan(r["se"])  # headline = twoway
     assert np.isnan(r["se_origin"])
     assert r["note"] == ("origin-clustered SE not reported: 6 clusters for 15 parameters; "
-                         "twoway-clustered SE not reported: 5 clusters for 15 parameters")  # 6 origins, 5 dests
+                         "twoway-clustered SE not reported: 5 clusters for 15 parameters; "
+                         "dyadic-clustered SE not reported: 6 clusters for 15 parameters")  # 6 origins, 5 dests
     r = models.fit_specs(random_panel(15, 6, 1), both_coefficients("y0")).set_index("regressor").loc["connectivity_HSR"]
     assert r["df_resid"] == 0 and r["note"] == models.NO_DF and r["stars_pair"] == ""
 

@@ -8,10 +8,11 @@ Clusterings (every model, one fit): by ordered pair (the study's), by origin cit
 origin and destination city (Cameron, Gelbach and Miller 2011). City-level outcomes (the mechanism
 factors are the origin's) and city-level shocks are shared by every pair of a city, so errors are
 correlated across the pairs of a city and pair clustering understates the standard errors; two-way
-clustering allows for it. The ``cluster`` parameter picks which one fills the headline columns.
-The three variances come from the fit's scores (:func:`cluster_vcov`), equal to pyfixest's own
-``Feols.vcov`` re-computation on the fit (tested) but without rebuilding the cluster frame each
-time. Dyadic-robust errors (Aronow, Samii and Assenova 2015) have columns but are NaN here.
+clustering allows for it. Dyadic-robust errors (Fafchamps and Gubert 2007; Aronow, Samii and
+Assenova 2015) go one step further: rows are correlated whenever their pairs share a city in any
+role. The ``cluster`` parameter picks which one fills the headline columns. The variances come
+from the fit's scores (:func:`cluster_vcov`): pair, origin and two-way equal pyfixest's own
+``Feols.vcov`` re-computation on the fit, dyadic equals :mod:`intercity.engine`'s (both tested).
 
 Identification rule. With N rows, P pairs, r identified period effects and k regressors kept
 after the within transformation, the parameters estimated within pairs number K = k + r and the
@@ -155,10 +156,9 @@ def sample_rows(panel: pd.DataFrame, sample: str, tier: str = "") -> pd.DataFram
 SSC: dict = pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True, G_df="min")
 #: Small-sample settings of the variance pyfixest computes while fitting (unused, see fit_specs).
 _FIT_SSC: dict = pf.ssc(k_adj=False, G_adj=False)
-#: Clusterings computed for every model -> pyfixest vcov argument. "pair": the ordered city pair
-#: (the study's); "origin": the origin city; "twoway": origin and destination city (Cameron,
-#: Gelbach and Miller 2011: V_origin + V_dest - V_pair). "dyadic" (Aronow, Samii and Assenova 2015)
-#: is a column of every result but is not computed here (NaN): the exact engine provides it.
+#: Clusterings with a pyfixest vcov argument. "pair": the ordered city pair (the study's);
+#: "origin": the origin city; "twoway": origin and destination city (Cameron, Gelbach and Miller
+#: 2011: V_origin + V_dest - V_pair). "dyadic" (any shared city) has none; see cluster_vcov.
 VCOV: dict[str, dict[str, str]] = {"pair": {"CRV1": "pair_id"}, "origin": {"CRV1": "origin"},
                                    "twoway": {"CRV1": "origin+dest"}}
 CLUSTERINGS: tuple[str, ...] = ("pair", "origin", "twoway", "dyadic")
@@ -211,12 +211,20 @@ class SampleDesign:
         self.nobs = len(data)
         self.codes = {"pair": pd.factorize(data["pair_id"])[0], "origin": pd.factorize(data["origin"])[0],
                       "dest": pd.factorize(data["dest"])[0]}
+        # cities in either role on one index, and the unordered dyad {origin, dest}
+        city = pd.factorize(pd.concat([data["origin"], data["dest"]], ignore_index=True))[0]
+        self.codes["city_o"], self.codes["city_d"] = city[: self.nobs], city[self.nobs:]
+        lo = np.minimum(self.codes["city_o"], self.codes["city_d"])
+        hi = np.maximum(self.codes["city_o"], self.codes["city_d"])
+        self.codes["dyad"] = pd.factorize(lo.astype(np.int64) * (int(city.max()) + 1 if len(city) else 1) + hi)[0]
         self.n_pairs = int(self.codes["pair"].max() + 1) if self.nobs else 0
         size = np.bincount(self.codes["pair"])[self.codes["pair"]] if self.nobs else np.zeros(0, int)
         multi = size > 1
         self.effective = {"pair": int(np.unique(self.codes["pair"][multi]).size),
                           "origin": int(np.unique(self.codes["origin"][multi]).size)}
         self.effective["twoway"] = min(self.effective["origin"], int(np.unique(self.codes["dest"][multi]).size))
+        self.effective["dyadic"] = int(np.unique(np.concatenate([self.codes["city_o"][multi],
+                                                                 self.codes["city_d"][multi]])).size)
         self.n_period_levels = int(data["period"].nunique())
         d = pd.get_dummies(data["period"], drop_first=True, dtype=float)
         if d.shape[1] == 0:
@@ -226,29 +234,44 @@ class SampleDesign:
             self.r_period = int(np.linalg.matrix_rank(d.to_numpy().T @ d.to_numpy()))
 
     def clusters(self, clustering: str) -> int:
-        """G of a clustering as :data:`SSC` counts it (twoway: min of origins and destinations)."""
+        """G of a clustering as :data:`SSC` counts it (twoway: min of origins and destinations;
+        dyadic: the cities of the sample in either role)."""
         count = {c: int(v.max() + 1) for c, v in self.codes.items()}
         if clustering == "twoway":
             return min(count["origin"], count["dest"])
+        if clustering == "dyadic":
+            return int(np.unique(np.concatenate([self.codes["city_o"], self.codes["city_d"]])).size)
         return count[clustering]
+
+
+def _sums(scores: np.ndarray, code: np.ndarray, n: int | None = None) -> np.ndarray:
+    """(clusters x k) sums of the scores by cluster code."""
+    return np.stack([np.bincount(code, weights=scores[:, j], minlength=n or 0)
+                     for j in range(scores.shape[1])], axis=1)
 
 
 def _meat(scores: np.ndarray, code: np.ndarray) -> np.ndarray:
     """Sum over clusters of the outer products of the clusters' summed scores (k x k)."""
-    sums = np.stack([np.bincount(code, weights=scores[:, j]) for j in range(scores.shape[1])], axis=1)
+    sums = _sums(scores, code)
     return sums.T @ sums
 
 
 def cluster_vcov(scores: np.ndarray, bread: np.ndarray, design: SampleDesign, clustering: str,
                  k_ssc: int) -> tuple[np.ndarray, int]:
-    """CRV1 variance of a fit under ``clustering`` ("pair", "origin" or "twoway"), with :data:`SSC`.
+    """CRV1 variance of a fit under ``clustering`` ("pair", "origin", "twoway" or "dyadic"), with
+    :data:`SSC`.
 
     ``scores``: (N, k) within-transformed regressors times residuals; ``bread``: (k, k) inverse of
     the within-transformed regressors' cross-product; ``k_ssc``: K of the small-sample factor
     (regressors + periods, the pair effects nested in the clusters not counted). One-way:
     V = G/(G-1) (N-1)/(N-K) B M_c B. Two-way (Cameron, Gelbach and Miller 2011):
     M = M_origin + M_dest - M_pair (the ordered pair is the intersection of origin and destination),
-    one factor with G = min(origins, destinations). Returns (V, G). Equal to pyfixest's
+    one factor with G = min(origins, destinations). Dyadic-robust (Fafchamps and Gubert 2007;
+    Aronow, Samii and Assenova 2015): rows are correlated when their pairs share a city in any role,
+    M = sum_c T_c T_c' - sum_u U_u U_u' (T_c: scores of the rows touching city c; U_u: of the rows
+    of the unordered dyad u, counted twice in the first sum), with the factor above and G = the
+    cities of the sample: the convention of :mod:`intercity.engine`, whose dyadic variance is checked
+    against the O(N^2) double sum (tested equal). Returns (V, G). Pair, origin and two-way equal pyfixest's
     ``Feols.vcov({"CRV1": ...})`` on the same fit with :data:`SSC` (tested on every model of the ci
     book; 8e-15 apart at full scale); computed here from its scores because pyfixest rebuilds the
     cluster frame on each call: the three clusterings of a full-scale model take 0.13 s with
@@ -258,6 +281,10 @@ def cluster_vcov(scores: np.ndarray, bread: np.ndarray, design: SampleDesign, cl
     if clustering == "twoway":
         meat = (_meat(scores, design.codes["origin"]) + _meat(scores, design.codes["dest"])
                 - _meat(scores, design.codes["pair"]))
+    elif clustering == "dyadic":
+        n_city = int(max(design.codes["city_o"].max(), design.codes["city_d"].max()) + 1)
+        touch = _sums(scores, design.codes["city_o"], n_city) + _sums(scores, design.codes["city_d"], n_city)
+        meat = touch.T @ touch - _meat(scores, design.codes["dyad"])
     elif clustering in ("pair", "origin"):
         meat = _meat(scores, design.codes[clustering])
     else:
@@ -325,7 +352,7 @@ def _tidy_one(spec: Spec, fit, data: pd.DataFrame, sd: SampleDesign, cluster: st
         j = kept.index(reg)
         row["coef"] = coef = float(np.ravel(fit._beta_hat)[j])
         k_ssc = len(kept) + sd.n_period_levels
-        for c in ("pair", "origin", "twoway"):
+        for c in ("pair", "origin", "twoway", "dyadic"):
             v, g = cluster_vcov(fit._scores, fit._bread, sd, c, k_ssc)
             row[f"g_{c}"] = g
             if sd.effective[c] - 1 < n_params:
@@ -369,8 +396,9 @@ def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair",
 
     Every fit: pair and period effects, singletons kept, pyfixest's within estimator; the
     variances under pair, origin and two-way clustering come from the same fit's scores
-    (:func:`cluster_vcov`, :data:`SSC`). ``cluster`` ("pair", "origin" or "twoway") picks the
-    headline columns (``se``, ``p``, ...). Identification: see the module docstring.
+    (:func:`cluster_vcov`, :data:`SSC`), and the dyadic-robust one. ``cluster`` (one of
+    :data:`CLUSTERINGS`) picks the headline columns (``se``, ``p``, ...). Identification: see the
+    module docstring.
 
     Controls: ``leave_out`` ({control short name: reason}, e.g. from
     :func:`intercity.panel.controls_left_out`) and any control without within-pair variation in
@@ -384,8 +412,8 @@ def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair",
     Specs sharing sample, tier, regressors, controls and missing rows share one pyfixest call
     (multiple-estimation syntax ``Y1 + Y2 ~ X | FE``).
     """
-    if cluster not in VCOV:
-        raise ValueError(f"unknown cluster {cluster!r}; known: {sorted(VCOV)}")
+    if cluster not in CLUSTERINGS:
+        raise ValueError(f"unknown cluster {cluster!r}; known: {sorted(CLUSTERINGS)}")
     leave_out = dict(leave_out or {})
     unknown = sorted(set(leave_out) - set(CONTROLS))
     if unknown:
