@@ -123,9 +123,31 @@ def test_registry_results_equal_direct_pyfixest_calls(ci_results, ci_study, ci_p
     assert checked >= 3 * 60
 
 
-def test_dyadic_se_equals_the_engines(ci_results, ci_study, ci_params):
-    """The dyadic-robust SE (any shared city) equals :func:`intercity.engine.fit`'s, itself checked
-    against the O(N^2) double sum, on every identified model of the ci book."""
+def test_dyadic_variance_equals_the_double_sum():
+    """cluster_vcov's dyadic meat (sum over cities minus sum over unordered dyads) equals the
+    O(N^2) double sum over pairs of rows whose pairs share a city in any role, on the same scores."""
+    pan = simulated_panel(7, seed=8)
+    data = pan.loc[pan["connectivity_I"] > 1.2]  # some singletons, some cities rarer than others
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = pf.feols("y0 ~ connectivity_HSR + connectivity_I | pair_id + period", data, fixef_rm="none")
+    sd = models.SampleDesign(data)
+    k_ssc = len(fit._coefnames) + sd.n_period_levels
+    v, g = models.cluster_vcov(fit._scores, fit._bread, sd, "dyadic", k_ssc)
+    o, d = data["origin"].to_numpy(), data["dest"].to_numpy()
+    share = ((o[:, None] == o[None, :]) | (o[:, None] == d[None, :]) | (d[:, None] == o[None, :])
+             | (d[:, None] == d[None, :]))
+    meat = fit._scores.T @ share.astype(float) @ fit._scores
+    n = len(data)
+    assert g == len(set(o) | set(d))
+    np.testing.assert_allclose(v, g / (g - 1) * (n - 1) / (n - k_ssc) * fit._bread @ meat @ fit._bread, rtol=1e-10)
+
+
+def test_dyadic_se_agrees_with_the_engine(ci_results, ci_study, ci_params):
+    """Same convention as :func:`intercity.engine.fit` (factor with G = cities, t with G - 1 df) on
+    every identified model of the ci book. Not to 1e-8: pyfixest's demeaner stops at its default
+    tolerance (1e-6), which leaves up to a few 1e-5 (relative) in the gradient halves' SEs, while
+    the engine is exact (its own tests compare it with a converged pyfixest)."""
     from intercity import engine
 
     specs = all_specs(ci_study.panel, ci_params)
@@ -133,7 +155,7 @@ def test_dyadic_se_equals_the_engines(ci_results, ci_study, ci_params):
     ours = ci_results.set_index("key")
     ok = ours["se_dyadic"].notna()
     assert ok.sum() >= 80
-    np.testing.assert_allclose(ours.loc[ok, "se_dyadic"], ref.loc[ok[ok].index, "se_dyadic"], rtol=1e-7)
+    np.testing.assert_allclose(ours.loc[ok, "se_dyadic"], ref.loc[ok[ok].index, "se_dyadic"], rtol=2e-4)
     assert (ours.loc[ok, "g_dyadic"] == ref.loc[ok[ok].index, "G_dyadic"]).all()
 
 

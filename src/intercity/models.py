@@ -12,7 +12,8 @@ clustering allows for it. Dyadic-robust errors (Fafchamps and Gubert 2007; Arono
 Assenova 2015) go one step further: rows are correlated whenever their pairs share a city in any
 role. The ``cluster`` parameter picks which one fills the headline columns. The variances come
 from the fit's scores (:func:`cluster_vcov`): pair, origin and two-way equal pyfixest's own
-``Feols.vcov`` re-computation on the fit, dyadic equals :mod:`intercity.engine`'s (both tested).
+``Feols.vcov`` re-computation on the fit; dyadic follows :mod:`intercity.engine`'s convention (tested
+against the double sum over rows sharing a city, and against the engine).
 
 Identification rule. With N rows, P pairs, r identified period effects and k regressors kept
 after the within transformation, the parameters estimated within pairs number K = k + r and the
@@ -270,8 +271,8 @@ def cluster_vcov(scores: np.ndarray, bread: np.ndarray, design: SampleDesign, cl
     Aronow, Samii and Assenova 2015): rows are correlated when their pairs share a city in any role,
     M = sum_c T_c T_c' - sum_u U_u U_u' (T_c: scores of the rows touching city c; U_u: of the rows
     of the unordered dyad u, counted twice in the first sum), with the factor above and G = the
-    cities of the sample: the convention of :mod:`intercity.engine`, whose dyadic variance is checked
-    against the O(N^2) double sum (tested equal). Returns (V, G). Pair, origin and two-way equal pyfixest's
+    cities of the sample: the convention of :mod:`intercity.engine` (tested against the O(N^2)
+    double sum and against the engine). Returns (V, G). Pair, origin and two-way equal pyfixest's
     ``Feols.vcov({"CRV1": ...})`` on the same fit with :data:`SSC` (tested on every model of the ci
     book; 8e-15 apart at full scale); computed here from its scores because pyfixest rebuilds the
     cluster frame on each call: the three clusterings of a full-scale model take 0.13 s with
