@@ -104,6 +104,14 @@ def test_hsr_edges_and_degree():
     assert networks.hsr_degree(py, TOY["city_id"], 2017).tolist() == [1, 2, 1, 0]
 
 
+def test_network_measures_never_turn_an_unknown_city_into_zero():
+    py = toy_pair_year()
+    with pytest.raises(ValueError, match=r"hsr_degree: city id\(s\) \['999999'\] .* no pair in pair_year for 2012"):
+        networks.hsr_degree(py, list(TOY["city_id"]) + ["999999"], 2012)
+    with pytest.raises(ValueError, match=r"info_centrality: city id\(s\) \['999999'\]"):
+        networks.info_centrality(py, list(TOY["city_id"]) + ["999999"], 2012)
+
+
 def test_info_centrality_is_the_log_of_the_mean_two_way_strength():
     cent = networks.info_centrality(toy_pair_year(), TOY["city_id"], 2012)
     # A searches the 3 others at 10 and is searched at 2 by each: strength 0.5 * (30 + 6) = 18

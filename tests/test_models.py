@@ -11,7 +11,7 @@ import pandas as pd
 import pyfixest as pf
 import pytest
 
-from intercity import models, panel as panel_mod, pipeline, reference
+from intercity import models, panel as panel_mod, params, pipeline, reference
 
 CONTROLS = [f"{c}_{s}" for s in ("i", "j") for c in ("edl", "ul", "fil", "hcl", "ftl", "gel")]
 #: The sample rules written out independently of models.SAMPLES.
@@ -32,7 +32,10 @@ def all_specs(panel: pd.DataFrame, params) -> list[models.Spec]:
 
 @pytest.fixture(scope="module")
 def ci_results(ci_study, ci_params) -> pd.DataFrame:
-    return models.fit_specs(ci_study.panel, all_specs(ci_study.panel, ci_params))
+    """Every model of the ci book, as the book estimates them (:func:`pipeline.estimates`)."""
+    est = pipeline.estimates(ci_study)
+    assert len(est) == len(all_specs(ci_study.panel, ci_params))
+    return est
 
 
 # ----------------------------------------------------------------------------- registry coverage
@@ -75,18 +78,25 @@ def test_registry_covers_tier_and_synergy_models_for_every_tier(ci_params):
 def test_every_spec_is_estimated_once(ci_results, ci_study, ci_params):
     specs = all_specs(ci_study.panel, ci_params)
     assert sorted(ci_results["key"]) == sorted(s.key for s in specs) and ci_results["key"].is_unique
-    identified = ci_results["note"] == ""
-    assert ci_results.loc[identified, ["coef", "se", "p"]].notna().all().all()
+    assert [c for c in ci_results.columns if c not in ("data_source", "money_unit")] == list(models.COLUMNS)
+    identified = ci_results["identified"].astype(bool)
+    assert ci_results.loc[identified, ["coef", "se", "p", "se_pair", "se_twoway", "p_twoway"]].notna().all().all()
     assert (ci_results.loc[~identified, "note"].str.startswith("not identified")).all()
+    assert ci_results.loc[~identified, ["coef", "se", "se_pair", "se_origin", "se_twoway"]].isna().all().all()
+    assert (ci_results.loc[~identified, ["stars", "stars_pair", "stars_twoway"]] == "").all().all()
+    dyadic_ok = identified & ~ci_results["note"].str.contains("dyadic-clustered")  # not reported, or not positive
+    assert ci_results.loc[dyadic_ok, ["se_dyadic", "p_dyadic"]].notna().all().all()
 
 
 # ----------------------------------------------------------------------------- direct pyfixest
 
 def test_registry_results_equal_direct_pyfixest_calls(ci_results, ci_study, ci_params):
-    """Every spec (published, tiers, synergy), one plain ``pf.feols`` call each with pyfixest's
-    default small-sample correction: same coefficient, standard error and N as the grouped fits."""
+    """Every spec (published, tiers, synergy), one plain ``pf.feols`` call each: same coefficient
+    and N as the grouped fits, and, re-computing the variance on that fit with ``Feols.vcov`` for
+    each clustering (pair, origin, two-way) under models.SSC, the same standard error and p."""
     pan = ci_study.panel
     ours = ci_results.set_index("key")
+    checked = 0
     for s in all_specs(pan, ci_params):
         mask = SAMPLE_RULES[s.sample](pan) & ((pan["tier"] == s.tier).to_numpy() if s.tier else True)
         dep = f"{s.dependent}_i" if s.dependent.startswith("factor_") else s.dependent
@@ -94,15 +104,73 @@ def test_registry_results_equal_direct_pyfixest_calls(ci_results, ci_study, ci_p
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = pf.feols(f"{dep} ~ {' + '.join(rhs)} | pair_id + period", pan.loc[mask],
-                           vcov={"CRV1": "pair_id"}, fixef_rm="none")
+                           vcov={"CRV1": "pair_id"}, ssc=models.SSC, fixef_rm="none")
         row, reg = ours.loc[s.key], s.regressors[0]
         assert row["nobs"] == fit._N == mask.sum(), s.key
-        if reg not in fit.coef().index:
+        if not row["identified"]:
             assert np.isnan(row["coef"]) and np.isnan(row["se"]), s.key
             continue
         assert row["coef"] == pytest.approx(fit.coef()[reg], rel=1e-9, abs=1e-12), s.key
-        assert row["se"] == pytest.approx(fit.se()[reg], rel=1e-9, abs=1e-12), s.key
-        assert row["p"] == pytest.approx(fit.pvalue()[reg], rel=1e-7, abs=1e-12), s.key
+        for c, v in (("pair", "pair_id"), ("origin", "origin"), ("twoway", "origin+dest")):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit.vcov({"CRV1": v})
+                se, p = fit.se()[reg], fit.pvalue()[reg]
+            assert row[f"se_{c}"] == pytest.approx(se, rel=1e-8), (s.key, c)
+            assert row[f"p_{c}"] == pytest.approx(p, rel=1e-6, abs=1e-12), (s.key, c)
+            assert row[f"g_{c}"] == min(fit._G), (s.key, c)
+            checked += 1
+    assert checked >= 3 * 60
+
+
+def test_dyadic_variance_equals_the_double_sum():
+    """cluster_vcov's dyadic meat (sum over cities minus sum over unordered dyads) equals the
+    O(N^2) double sum over pairs of rows whose pairs share a city in any role, on the same scores."""
+    pan = simulated_panel(7, seed=8)
+    data = pan.loc[pan["connectivity_I"] > 1.2]  # some singletons, some cities rarer than others
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = pf.feols("y0 ~ connectivity_HSR + connectivity_I | pair_id + period", data, fixef_rm="none")
+    sd = models.SampleDesign(data)
+    k_ssc = len(fit._coefnames) + sd.n_period_levels
+    v, g = models.cluster_vcov(fit._scores, fit._bread, sd, "dyadic", k_ssc)
+    o, d = data["origin"].to_numpy(), data["dest"].to_numpy()
+    share = ((o[:, None] == o[None, :]) | (o[:, None] == d[None, :]) | (d[:, None] == o[None, :])
+             | (d[:, None] == d[None, :]))
+    meat = fit._scores.T @ share.astype(float) @ fit._scores
+    n = len(data)
+    assert g == len(set(o) | set(d))
+    np.testing.assert_allclose(v, g / (g - 1) * (n - 1) / (n - k_ssc) * fit._bread @ meat @ fit._bread, rtol=1e-10)
+
+
+def test_dyadic_se_agrees_with_the_engine(ci_results, ci_study, ci_params):
+    """Same convention as :func:`intercity.engine.fit` (factor with G = cities, t with G - 1 df) on
+    every identified model of the ci book. Not to 1e-8: pyfixest's demeaner stops at its default
+    tolerance (1e-6), which leaves up to a few 1e-5 (relative) in the gradient halves' SEs, while
+    the engine is exact (its own tests compare it with a converged pyfixest)."""
+    from intercity import engine
+
+    specs = all_specs(ci_study.panel, ci_params)
+    ref = engine.fit(ci_study.panel, specs, ("dyadic",), samples=models.SAMPLES).set_index("key")
+    ours = ci_results.set_index("key")
+    ok = ours["se_dyadic"].notna()
+    assert ok.sum() >= 80
+    np.testing.assert_allclose(ours.loc[ok, "se_dyadic"], ref.loc[ok[ok].index, "se_dyadic"], rtol=2e-4)
+    assert (ours.loc[ok, "g_dyadic"] == ref.loc[ok[ok].index, "G_dyadic"]).all()
+
+
+def test_variance_recomputed_on_a_fit_equals_a_fresh_fit(ci_study):
+    """pyfixest's ``Feols.vcov`` re-computes the variance on an existing fit exactly: the same as
+    fitting again with that clustering (so one fit per model serves every clustering)."""
+    data = models.sample_rows(ci_study.panel, "less_developed")
+    fml = f"factor_tech_i ~ connectivity_I + {' + '.join(CONTROLS)} | pair_id + period"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = pf.feols(fml, data, vcov={"CRV1": "pair_id"}, ssc=models.SSC, fixef_rm="none")
+        for v in ("origin", "origin+dest", "pair_id"):
+            fresh = pf.feols(fml, data, vcov={"CRV1": v}, ssc=models.SSC, fixef_rm="none")
+            fit.vcov({"CRV1": v})
+            np.testing.assert_allclose(fit._vcov, fresh._vcov, rtol=1e-12, atol=0)
 
 
 # ----------------------------------------------------------------------------- simulated panel
@@ -287,3 +355,202 @@ def _normal_cdf(x: float) -> float:
                                          (float("nan"), "")])
 def test_stars(p, expected):
     assert models.stars(p) == expected
+
+# ----------------------------------------------------------------------------- inference that fits the data
+
+def test_saturated_tier_is_not_identified_and_prints_no_stars(ci_results):
+    """The 0-200 km tier at ci scale holds 16 pairs (14 seen twice) for 13 regressors and a period
+    effect: zero residual degrees of freedom, R2 = 1, and (on the old code) t statistics in the
+    hundreds of thousands with ***. It must show no coefficient, no SE and no stars."""
+    tier = ci_results[ci_results["tier"] == "0-200"]
+    assert len(tier) == 10
+    assert (tier["df_resid"] == 0).all() and (tier["r2"] > 1 - 1e-6).all()
+    assert not tier["identified"].any()
+    assert (tier["note"] == models.NO_DF).all()
+    stat_cols = ["coef", "se", "t", "p"] + [f"{s}_{c}" for c in ("pair", "origin", "twoway") for s in ("se", "t", "p")]
+    assert tier[stat_cols].isna().all().all()
+    assert (tier[["stars"] + [f"stars_{c}" for c in models.CLUSTERINGS]] == "").all().all()
+
+
+def random_panel(n_pairs: int, n_cities: int, seed: int) -> pd.DataFrame:
+    """``n_pairs`` pairs x 2 periods among ``n_cities`` cities, every regressor and control drawn
+    per row (none collinear), outcome y0 = 0.5 HSR + noise."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(n_pairs)
+    pan = pd.concat([pd.DataFrame({"origin": k % n_cities, "dest": (k // n_cities) % n_cities, "pair_id": k,
+                                   "period": t, "tier": ""}) for t in range(2)], ignore_index=True)
+    for c in ["connectivity_HSR", "connectivity_I"] + CONTROLS:
+        pan[c] = rng.normal(size=len(pan))
+    pan["y0"] = 0.5 * pan["connectivity_HSR"] + rng.normal(size=len(pan))
+    return pan
+
+
+def test_identification_rule_on_small_panels():
+    """K = 2 regressors + 12 controls + 1 period effect = 15 parameters within pairs.
+    20 pairs: df_resid = 40 - 20 - 1 - 14 = 5 < K: not identified, with the numbers.
+    30 pairs among 6 cities: df_resid = 60 - 30 - 15 = 15 >= K: identified; pair clustering has 30
+    clusters (G - 1 >= K) but origin, two-way and dyadic clustering only 6 origins, 5 destinations
+    and 6 cities: their SEs are not reported, and the note says why."""
+    r = models.fit_specs(random_panel(20, 6, 1), both_coefficients("y0")).set_index("regressor").loc["connectivity_HSR"]
+    assert (r["df_resid"], r["n_params"]) == (5, 15) and not r["identified"] and np.isnan(r["coef"])
+    assert r["note"] == "not identified (too few residual degrees of freedom: 5 for 15 parameters)"
+    r = models.fit_specs(random_panel(30, 6, 1), both_coefficients("y0"),
+                         cluster="twoway").set_index("regressor").loc["connectivity_HSR"]
+    assert (r["df_resid"], r["n_params"]) == (15, 15) and r["identified"]
+    assert np.isfinite(r["coef"]) and np.isfinite(r["se_pair"]) and r["g_pair"] == 30
+    assert np.isnan(r["se_twoway"]) and r["stars_twoway"] == "" and np.isnan(r["se"])  # headline = twoway
+    assert np.isnan(r["se_origin"])
+    assert r["note"] == ("origin-clustered SE not reported: 6 clusters for 15 parameters; "
+                         "twoway-clustered SE not reported: 5 clusters for 15 parameters; "
+                         "dyadic-clustered SE not reported: 6 clusters for 15 parameters")  # 6 origins, 5 dests
+    r = models.fit_specs(random_panel(15, 6, 1), both_coefficients("y0")).set_index("regressor").loc["connectivity_HSR"]
+    assert r["df_resid"] == 0 and r["note"] == models.NO_DF and r["stars_pair"] == ""
+
+
+def test_hand_computed_twoway_se():
+    """Two-way clustering re-derived with explicit dummies: V = c (B M_origin B + B M_dest B -
+    B M_pair B) with c = G/(G-1) (N-1)/(N-K), G = min(origins, destinations) (Cameron, Gelbach
+    and Miller 2011; models.SSC)."""
+    pan = simulated_panel(20, seed=4)
+    xs = ["connectivity_HSR", "connectivity_I"] + CONTROLS
+    _, v_o, g_o = hand_crv1(pan, "y0", xs, "origin")
+    _, v_d, g_d = hand_crv1(pan, "y0", xs, "dest")
+    _, v_p, _ = hand_crv1(pan, "y0", xs, "pair_id")
+    n, k, g = len(pan), len(xs) + (2 - 1) + 1, min(g_o, g_d)
+    res = models.fit_specs(pan, both_coefficients("y0")).set_index("regressor")
+    for j, reg in enumerate(xs[:2]):
+        hand = np.sqrt(g / (g - 1) * (n - 1) / (n - k) * (v_o[j] + v_d[j] - v_p[j]))
+        assert res.loc[reg, "se_twoway"] == pytest.approx(hand, rel=1e-9)
+        assert res.loc[reg, "g_twoway"] == g == 20
+
+
+def city_shock_panel(n_cities: int, seed: int, reps: int) -> pd.DataFrame:
+    """Ordered pairs x 2 periods; the regressor has an origin-city, a destination-city and a pair
+    component; ``reps`` outcomes y0.. are origin-city-period shocks independent of everything (a
+    city-level outcome with a true coefficient of 0) plus a little pair noise."""
+    rng = np.random.default_rng(seed)
+    o, d = np.array([(i, j) for i in range(n_cities) for j in range(n_cities) if i != j]).T
+    a, b = rng.normal(size=(2, 2, n_cities))
+    frames = []
+    for t in range(2):
+        f = pd.DataFrame({"origin": o, "dest": d, "pair_id": np.arange(len(o)), "period": t, "tier": ""})
+        f["connectivity_I"] = a[t, o] + b[t, d] + rng.normal(size=len(o))
+        frames.append(f)
+    pan = pd.concat(frames, ignore_index=True)
+    shocks = rng.normal(size=(reps, 2, n_cities))
+    per, org = pan["period"].to_numpy(), pan["origin"].to_numpy()
+    ys = {f"y{r}": shocks[r, per, org] + 0.1 * rng.normal(size=len(pan)) for r in range(reps)}
+    return pd.concat([pan, pd.DataFrame(ys)], axis=1)
+
+
+def test_pair_clustering_over_rejects_for_city_level_outcomes():
+    """A city-level outcome with no effect: clustering by pair treats the 19 pairs of a city as
+    independent and rejects the true null far more often than 5%; two-way clustering does not."""
+    reps = 60
+    pan = city_shock_panel(20, seed=7, reps=reps)
+    specs = [models.Spec("placebo", r, f"y{r}", ("connectivity_I",), controls=False) for r in range(reps)]
+    res = models.fit_specs(pan, specs)
+    reject = {c: float((res[f"p_{c}"] < 0.05).mean()) for c in ("pair", "origin", "twoway")}
+    assert reject["pair"] > 0.3, reject
+    assert reject["twoway"] <= 0.15 and reject["origin"] <= 0.15, reject
+    assert (res["se_twoway"] / res["se_pair"]).median() > 2
+
+
+def test_zero_effect_synthetic_world_pair_clustering_over_rejects():
+    """The synthetic world with no planted effect (both trade knobs 0), ci scale: a city-level
+    placebo outcome (an origin-city-period shock, the same in every pair of the city, true
+    coefficient 0) on connectivity_I with the study's controls. Pair clustering rejects it at 5%
+    in about 30% of 100 draws; two-way clustering in at most half as many (it still over-rejects
+    somewhat with 41 cities). benchmarks/inference_size.py runs more seeds and scales."""
+    from intercity import schema, transfer
+    from intercity.sources import synthetic
+
+    seed, draws = 20121517, 100
+    p = params.from_mapping({"data_source": "synthetic", "scale": 0.15, "seed": seed})
+    raw = synthetic.generate(p.n_cities, seed, list(range(2011, 2018)), list(p.periods), p.mrio_years,
+                             synthetic.Knobs(hsr_trade_effect=0.0, info_trade_effect=0.0))
+    data = schema.StudyData(source="synthetic", cities=raw["cities"], city_year=raw["city_year"],
+                            pair_year=raw["pair_year"], mrio=raw["mrio"], ledger=raw["ledger"])
+    transfers, _ = transfer.measure(data, p.periods)
+    pan, _ = panel_mod.build(data, transfers, p.periods, p.distance_tiers_km)
+    rng = np.random.default_rng(seed)
+    pos = {c: k for k, c in enumerate(data.city_ids)}
+    origin, period = pan["origin"].map(pos).to_numpy(), pd.factorize(pan["period"])[0]
+    shocks = rng.normal(size=(draws, 2, len(pos)))
+    pan = pd.concat([pan, pd.DataFrame({f"y{r}": shocks[r, period, origin] for r in range(draws)},
+                                       index=pan.index)], axis=1)
+    res = models.fit_specs(pan, [models.Spec("placebo", r, f"y{r}", ("connectivity_I",)) for r in range(draws)])
+    reject = {c: float((res[f"p_{c}"] < 0.05).mean()) for c in ("pair", "twoway")}
+    assert reject["pair"] >= 0.2 and reject["twoway"] <= 0.15 and reject["pair"] >= 2 * reject["twoway"], reject
+
+
+# ----------------------------------------------------------------------------- controls named
+
+def test_constant_and_imputed_controls_are_left_out_and_named(ci_study):
+    """On a bundle where college_per_pop is one imputed value (as the public source's hcl) and
+    gov_exp_gdp is imputed for every city (but varies), both are left out of every formula before
+    fitting, named with their reason, and the coefficients equal a direct fit without them."""
+    import copy
+
+    data = copy.copy(ci_study.data)
+    cy = data.city_year.copy()
+    cy["college_per_pop"] = 0.0123
+    cy["prov_college_per_pop"] = pd.Categorical(["imputed"] * len(cy), categories=cy["prov_college_per_pop"].cat.categories)
+    cy["prov_gov_exp_gdp"] = pd.Categorical(["imputed"] * len(cy), categories=cy["prov_gov_exp_gdp"].cat.categories)
+    data.city_year = cy
+    leave_out = panel_mod.controls_left_out(data)
+    assert set(leave_out) == {"hcl", "gel"}
+    assert leave_out["hcl"].startswith("constant on this source (college_per_pop = 0.0123")
+    assert leave_out["gel"].startswith("imputed for every city and year")
+    spec = [s for s in models.published_specs() if s.key == "gradient_scale:2"]
+    row = models.fit_specs(ci_study.panel, spec, leave_out=leave_out).iloc[0]
+    assert row["controls_in"].split(";") == ["edl_i", "ul_i", "fil_i", "ftl_i", "edl_j", "ul_j", "fil_j", "ftl_j"]
+    out = dict(part.split(": ", 1) for part in row["controls_out"].split("; "))
+    assert set(out) == {"hcl_i", "gel_i", "hcl_j", "gel_j"} and out["hcl_j"] == leave_out["hcl"]
+    kept = ["edl_i", "ul_i", "fil_i", "ftl_i", "edl_j", "ul_j", "fil_j", "ftl_j"]
+    data_rows = models.sample_rows(ci_study.panel, "up_gradient")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = pf.feols(f"IT ~ connectivity_HSR + {' + '.join(kept)} | pair_id + period", data_rows, fixef_rm="none")
+    assert row["coef"] == pytest.approx(fit.coef()["connectivity_HSR"], rel=1e-9)
+
+
+def test_control_without_within_pair_variation_is_named_not_dropped_silently(ci_study):
+    pan = ci_study.panel.copy()
+    first = pan["period"] == pan["period"].iloc[0]
+    fixed = pan.loc[first].set_index(["origin", "dest"])["ul_i"]
+    pan["ul_i"] = pd.MultiIndex.from_frame(pan[["origin", "dest"]]).map(fixed).to_numpy()  # time-invariant
+    spec = [s for s in models.published_specs() if s.key == "gradient_scale:2"]
+    row = models.fit_specs(pan, spec).iloc[0]
+    assert "ul_i" not in row["controls_in"].split(";")
+    assert "ul_i: no variation within pairs in this sample (absorbed by the pair effects)" in row["controls_out"]
+
+
+# ----------------------------------------------------------------------------- nothing lost
+
+def test_rows_pyfixest_would_drop_unrecorded_raise(ci_study):
+    """A row without a pair id would be dropped inside pyfixest; the N check names the model."""
+    pan = ci_study.panel.copy()
+    pan["pair_id"] = pan["pair_id"].astype(float)
+    pan.loc[pan.index[3], "pair_id"] = np.nan
+    spec = [s for s in models.published_specs() if s.key == "baseline_direction:1"]
+    with pytest.raises(RuntimeError, match=r"model baseline_direction:1: pyfixest used 3279 of the 3280 rows"):
+        models.fit_specs(pan, spec)
+
+
+# ----------------------------------------------------------------------------- the contract
+
+def test_estimates_follow_the_contract(ci_results, ci_study):
+    est = ci_results
+    contract = (["key", "table", "column", "sample", "tier", "dependent", "regressor", "data_source",
+                 "controls", "controls_in", "controls_out", "nobs", "nobs_lost", "n_pairs", "df_resid",
+                 "r2", "r2_within", "money_unit", "identified", "coef", "cluster", "note"]
+                + [f"{s}_{c}" for c in models.CLUSTERINGS for s in (*models.STATS, "g")] + list(models.STATS))
+    assert set(contract) <= set(est.columns)
+    assert (est["money_unit"] == ci_study.params.money_unit).all() and (est["data_source"] == "synthetic").all()
+    ok = est["identified"].astype(bool)
+    for s in models.STATS:  # headline = the cluster parameter's
+        pd.testing.assert_series_equal(est.loc[ok, s], est.loc[ok, f"{s}_{ci_study.params.cluster}"], check_names=False)
+    cmp = models.compare_published(est)
+    assert {"se_pair", "se_twoway", "p_pair", "p_twoway", "stars_pair", "stars_twoway", "controls_in",
+            "same_stars_pair", "same_stars_twoway"} <= set(cmp.columns)

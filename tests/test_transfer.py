@@ -242,3 +242,85 @@ def test_positive_shares_and_national_growth():
     g = national_growth(nat, [(2012, 2015), (2015, 2017)], ["01", "25", "32"], {"capital": ["25"]})
     assert g["group"].tolist() == ["all", "capital"] * 2
     np.testing.assert_allclose(g["growth"], [10 / 60, 0.0, -10 / 70, -0.5])
+
+
+# ----------------------------------------------------------------------------- unknown ids, money unit
+
+def test_received_transfer_never_turns_an_unknown_id_into_a_zero_flow():
+    x0, x1 = hand_change()
+    pairs = pair_transfer(x0, x1, CITIES, SECTORS, GROUPS)
+    with pytest.raises(ValueError, match=r"city id\(s\) \['999999'\] .* have no pair in the transfer table"):
+        received_transfer(pairs, CITIES + ("999999",))
+    with pytest.raises(ValueError, match=r"has city id\(s\) \['130000'\] .* not in `cities`"):
+        received_transfer(pairs, CITIES[:2])
+    per = period_transfer({2012: x0, 2015: x1}, [(2012, 2015)], CITIES, SECTORS, GROUPS)
+    with pytest.raises(ValueError, match=r"\['999999'\] .* in period 2012-2015"):
+        received_transfer(per, CITIES + ("999999",))
+
+
+def test_money_unit_conversion_and_it_variables():
+    from intercity.transfer import it_variables, to_money_unit
+
+    assert to_money_unit(1.0, "yuan") == pytest.approx(1e4)
+    assert to_money_unit(1.0, "10k yuan") == 1.0
+    assert to_money_unit(1.0, "million yuan") == pytest.approx(1e-2)
+    assert to_money_unit(1.0, "100 million yuan") == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match=r"money_unit 'dollars' is not known: allowed \['yuan', '10k yuan'"):
+        to_money_unit(1.0, "dollars")
+    x0, x1 = hand_change()
+    per = period_transfer({2012: x0, 2015: x1}, [(2012, 2015)], CITIES, SECTORS, GROUPS, money_unit="yuan")
+    t = per.set_index(["origin", "dest"])
+    assert t.loc[("110000", "120000"), "transfer"] == 5.0  # stored in 10k yuan whatever the unit
+    assert t.loc[("110000", "120000"), "IT"] == pytest.approx(math.log(50001.0))
+    assert t.loc[("130000", "110000"), "IT_g2"] == pytest.approx(-math.log(30001.0))
+    back = it_variables(per, "10k yuan")
+    assert list(back.columns) == list(per.columns)
+    assert back.set_index(["origin", "dest"]).loc[("110000", "120000"), "IT"] == pytest.approx(math.log(6.0))
+    assert (back["IT_direction"] == per["IT_direction"]).all()
+
+
+def unit_panel() -> pd.DataFrame:
+    """20 pairs gain an HSR line between the periods, 20 do not. Of the 20, half see a small
+    transfer (0.5, 10k yuan) turn from negative to positive and half a large one (100,000) halve;
+    the others keep a transfer of 1. In a large unit the signed log is nearly linear (the halving
+    dominates, the effect of HSR on IT is negative); in a small unit it is nearly the sign (the
+    reversals dominate, positive)."""
+    rows = []
+    for k in range(40):
+        treated, flip = k < 20, k < 10
+        t0, t1 = ((-0.5, 0.5) if flip else (1e5, 5e4)) if treated else (1.0, 1.0)
+        for period, (t, hsr) in enumerate(((t0, 0.0), (t1, 1.0 if treated else 0.0))):
+            rows.append({"period": f"p{period}", "origin": f"c{k % 8}", "dest": f"d{k // 8}", "pair_id": k,
+                         "transfer": t, "connectivity_HSR": hsr, "tier": ""})
+    return pd.DataFrame(rows)
+
+
+def test_the_money_unit_can_flip_the_sign_of_an_estimate():
+    """The same transfers in yuan, 10k yuan, million yuan and 100 million yuan: the effect of HSR on
+    IT is +8.2, +0.059, -0.34 and -0.30 (by hand: half of 2 ln(1 + 0.5 c) + ln((1 + 5e4 c) /
+    (1 + 1e5 c)), c the number of units in 10k yuan)."""
+    from intercity import models
+    from intercity.transfer import it_variables
+
+    spec = [models.Spec("unit", 1, "IT", ("connectivity_HSR",), controls=False)]
+    coef = {}
+    for unit, c in (("yuan", 1e4), ("10k yuan", 1.0), ("million yuan", 1e-2), ("100 million yuan", 1e-4)):
+        coef[unit] = models.fit_specs(it_variables(unit_panel(), unit), spec).iloc[0]["coef"]
+        hand = 0.5 * (2 * math.log1p(0.5 * c) + math.log((1 + 5e4 * c) / (1 + 1e5 * c)))
+        assert coef[unit] == pytest.approx(hand, rel=1e-9), unit
+    assert coef["yuan"] > 5 and 0 < coef["10k yuan"] < 0.1 and coef["million yuan"] < -0.3 and coef["100 million yuan"] < -0.3
+
+
+def test_the_money_unit_parameter_reaches_it_and_every_model_row(ci_study, ci_params):
+    """The build converts the stored transfers (10k yuan) to the parameter's unit before the signed
+    log, reusing the cached transfers, and names the unit in every model row."""
+    from intercity import params, pipeline
+
+    p = params.from_mapping({**ci_params.model_dump(), "money_unit": "100 million yuan"})
+    s = pipeline.study(p, cache_dir=ci_study.cache.parent)
+    assert s.timings["measurement"] < 5  # the transfers were read from the cache
+    pd.testing.assert_series_equal(s.transfers["transfer"], ci_study.transfers["transfer"])
+    np.testing.assert_allclose(s.panel["IT"], signed_log(ci_study.panel["transfer"].to_numpy() / 1e4), rtol=1e-12)
+    assert not np.allclose(s.panel["IT"], ci_study.panel["IT"])
+    est = pipeline.estimates(s)
+    assert (est["money_unit"] == "100 million yuan").all()

@@ -359,7 +359,7 @@ FIGURES: tuple[FigureSpec, ...] = (
                "As above, last MRIO year."),
     FigureSpec("hist-it", "02_measurement", "histogram", "Distribution of IT",
                "Histogram of IT, the signed log of the transfer, over all pair-periods.",
-               "IT = sign(T) ln(1 + |T|), T in 10k yuan, for every ordered pair and period of the panel."),
+               "IT = sign(T) ln(1 + |T|), T in {money_unit} (the money_unit parameter), for every ordered pair and period of the panel."),
     FigureSpec("tier-plot", "06_distance", "tier_coefficients", "Effect on IT by distance tier",
                "Dot plot of HSR and information coefficients with 90% confidence intervals in each distance "
                "tier, down- and up-gradient.",
@@ -397,6 +397,8 @@ def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures",
     from intercity import report, staticfig
 
     spec = FIGURE_BY_ID[fig_id]
+    if "{money_unit}" in spec.alt + spec.title + spec.caption:  # the unit of IT (parameter money_unit)
+        fields.setdefault("money_unit", study.params.money_unit)
     alt, title, caption = (spec.alt.format(**fields), spec.title.format(**fields), spec.caption.format(**fields))
     png = staticfig.save_png(fig, Path(static_dir) / f"{fig_id}.png").as_posix()
     plot = report.figure(fig, fig_id).data

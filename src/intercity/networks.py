@@ -126,8 +126,23 @@ def hsr_edges(pair_year: pd.DataFrame, year: int) -> pd.DataFrame:
     return (edges.groupby(["origin", "dest"], sort=True)["hsr_lines"].max().reset_index())
 
 
+def _require_known(pair_year: pd.DataFrame, city_ids: Sequence[str], year: int, who: str) -> None:
+    """Raise ``ValueError`` naming the ids of ``city_ids`` that have no pair in ``year``."""
+    sub = pair_year[pair_year["year"] == year]
+    known = set(sub["origin"].astype(str)) | set(sub["dest"].astype(str))
+    unknown = [str(c) for c in city_ids if str(c) not in known]
+    if unknown:
+        raise ValueError(f"{who}: city id(s) {unknown[:5]} ({len(unknown)} in all) have no pair in "
+                         f"pair_year for {year}; their value is unknown, not 0")
+
+
 def hsr_degree(pair_year: pd.DataFrame, city_ids: Sequence[str], year: int) -> pd.Series:
-    """HSR degree of each city in ``year`` (number of HSR-connected cities), indexed by city id."""
+    """HSR degree of each city in ``year`` (number of HSR-connected cities), indexed by city id.
+
+    A city of ``city_ids`` without any pair in ``pair_year`` that year raises ``ValueError`` naming
+    it (its degree is unknown, not 0); a known city without an open line has degree 0.
+    """
+    _require_known(pair_year, city_ids, year, "hsr_degree")
     edges = hsr_edges(pair_year, year)
     deg = pd.concat([edges["origin"], edges["dest"]]).value_counts()
     return deg.reindex(list(city_ids), fill_value=0).astype(int).rename("hsr_degree")
@@ -138,6 +153,7 @@ def info_centrality(pair_year: pd.DataFrame, city_ids: Sequence[str], year: int)
     sub = pair_year[pair_year["year"] == year]
     if sub.empty:
         raise ValueError(f"info_centrality: no pairs in year {year}")
+    _require_known(pair_year, city_ids, year, "info_centrality")
     out_s = sub.groupby("origin")["baidu_index"].sum()
     in_s = sub.groupby("dest")["baidu_index"].sum()
     ids = list(city_ids)

@@ -90,6 +90,8 @@ def study(params: Params, cache_dir: Path | None = None, log: Callable[[str], No
         transfers, checks = transfer.measure(data, params.periods, log=log)
         for frame, path in ((checks, cached_checks), (transfers, cached)):
             _write_atomic(frame, path)
+    # the cached amounts are in 10k yuan whatever the unit; IT is written in the money unit here
+    transfers = transfer.it_variables(transfers, params.money_unit)
     timings["measurement"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     panel, panel_ledger = panel_mod.build(data, transfers, params.periods, params.distance_tiers_km)
@@ -106,7 +108,13 @@ def tiers_present(panel: pd.DataFrame, params: Params) -> list[str]:
 
 
 def estimates(s: Study, log: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """Every model of the book (published rows, distance tiers, synergy), tidy, cached on disk."""
+    """Every model of the book (published rows, distance tiers, synergy), tidy, cached on disk.
+
+    One row per spec with the columns of :data:`intercity.models.COLUMNS` plus ``data_source``
+    and ``money_unit`` (the unit of the transfer before the signed log). Controls that are constant
+    or fully imputed on this source (:func:`intercity.panel.controls_left_out`) are left out of
+    every formula and named in ``controls_out``.
+    """
     cached = s.cache / f"models-{models_key(s)}.parquet" if s.cache else None
     if cached is not None and cached.is_file():
         return pd.read_parquet(cached)
@@ -114,8 +122,9 @@ def estimates(s: Study, log: Callable[[str], None] | None = None) -> pd.DataFram
     specs = models.published_specs() + models.tier_specs(tiers_present(s.panel, s.params))
     if log:
         log(f"models: estimating {len(specs)} specifications ...")
-    out = models.fit_specs(s.panel, specs, s.params.cluster)
-    out.insert(0, "data_source", s.source)
+    out = models.fit_specs(s.panel, specs, s.params.cluster, leave_out=panel_mod.controls_left_out(s.data))
+    out.insert(out.columns.get_loc("regressor") + 1, "data_source", s.source)
+    out.insert(out.columns.get_loc("r2_within") + 1, "money_unit", s.params.money_unit)
     s.timings["models"] = time.perf_counter() - t0
     if log:
         log(f"models: {len(specs)} specifications in {s.timings['models']:.1f} s")

@@ -6,6 +6,7 @@ glued from a computed result (myst-nb ``glue``), never typed.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -65,14 +66,15 @@ def _number(v: float, digits: int) -> str:
 
 
 def table(frame: pd.DataFrame, digits: int = 3, caption: str | None = None) -> HTML:
-    """A rounded HTML table without the index (stable output for nbval)."""
+    """A rounded HTML table without the index (stable output for nbval); ``caption`` is plain text
+    (escaped)."""
     shown = frame.copy()
     for c in shown.columns:
         if pd.api.types.is_float_dtype(shown[c]):
             shown[c] = shown[c].map(lambda v: _number(v, digits))
     html = shown.to_html(index=False, escape=True, border=0, classes="table intercity-table")
     if caption:
-        html = html.replace(">\n  <thead>", f">\n  <caption>{caption}</caption>\n  <thead>", 1)
+        html = html.replace(">\n  <thead>", f">\n  <caption>{escape(caption)}</caption>\n  <thead>", 1)
     return HTML(html)
 
 

@@ -8,8 +8,11 @@ Conventions
   TO city i (j's demand is increasingly served by i's production).
 * For the ordered pair (origin i, destination j) the transfer from i to j is
   ``T_ij = sum_(s in group) dX[j, s, i]`` (all sectors for the total).
-* ``IT_ij = sign(T_ij) * ln(1 + |T_ij|)`` with T in 10k yuan (signed log);
-  ``IT_direction = 1 if T_ij > 0 else 0``.
+* ``IT_ij = sign(T_ij) * ln(1 + |T_ij|)`` (signed log) with T expressed in the money unit
+  ``money_unit`` (:data:`intercity.params.MONEY_UNITS`; default "10k yuan", the unit of the MRIO tables and the
+  study's deck); ``IT_direction = 1 if T_ij > 0 else 0``. The signed log is not unit-free:
+  ln(1 + c|T|) is about c|T| where c|T| is small and ln c + ln|T| where it is large, so the same
+  transfers in another unit can change the sign of a regression on IT (see :func:`it_variables`).
 
 Tables are long, one row per ordered pair ``origin != dest``, rows ordered by
 origin then destination in the order of ``cities``.
@@ -25,12 +28,15 @@ import numpy as np
 import pandas as pd
 
 from intercity import mrio as mrio_mod
+from intercity.params import MONEY_UNITS
 from intercity.sectors import SECTOR_GROUPS
 
 if TYPE_CHECKING:
     from intercity.schema import StudyData
 
 __all__ = [
+    "to_money_unit",
+    "it_variables",
     "signed_log",
     "direction",
     "pair_transfer",
@@ -43,10 +49,28 @@ __all__ = [
 ]
 
 
+#: The study's unit (its deck reports the MRIO tables in 10k yuan); the parameter ``money_unit``
+#: (:class:`intercity.params.Params`) chooses another of :data:`intercity.params.MONEY_UNITS`.
+DEFAULT_MONEY_UNIT = "10k yuan"
+
+
+def to_money_unit(x, money_unit: str):
+    """Amounts in 10k yuan (arrays, scalars, Series) expressed in ``money_unit``: ``x`` divided by
+    the unit's size in 10k yuan (:data:`intercity.params.MONEY_UNITS`; e.g. 1 (10k yuan) = 10,000
+    yuan = 0.0001 100 million yuan).
+
+    Raises ``ValueError`` naming the allowed units when ``money_unit`` is not one of them.
+    """
+    if money_unit not in MONEY_UNITS:
+        raise ValueError(f"money_unit {money_unit!r} is not known: allowed {list(MONEY_UNITS)}")
+    return x / MONEY_UNITS[money_unit]
+
+
 def signed_log(x):
     """``sign(x) * ln(1 + |x|)`` elementwise; arrays, scalars and Series (index kept).
 
-    Odd, monotone, 0 -> 0, NaN -> NaN. ``x`` in 10k yuan.
+    Odd, monotone, 0 -> 0, NaN -> NaN. Depends on the unit of ``x`` (convert first with
+    :func:`to_money_unit`).
     """
     return np.sign(x) * np.log1p(np.abs(x))
 
@@ -124,23 +148,40 @@ def pair_transfer(
     return pd.DataFrame(cols)
 
 
+def it_variables(transfers: pd.DataFrame, money_unit: str = DEFAULT_MONEY_UNIT) -> pd.DataFrame:
+    """The study's IT variables from a table of transfers in 10k yuan, in ``money_unit``.
+
+    The one place where the money unit enters: ``IT = signed_log(to_money_unit(transfer, unit))``,
+    ``IT_<group>`` likewise from every ``transfer_<group>`` column, ``IT_direction =
+    direction(transfer)`` (unit-free). The ``transfer*`` columns stay in 10k yuan. Returns a copy
+    with those columns (re)written; raises ``ValueError`` for an unknown unit.
+    """
+    out = transfers.copy()
+    amount = lambda col: to_money_unit(transfers[col].to_numpy(dtype=np.float64), money_unit)  # noqa: E731
+    out["IT"] = signed_log(amount("transfer"))
+    out["IT_direction"] = direction(transfers["transfer"].to_numpy(dtype=np.float64))
+    for col in [c for c in transfers.columns if c.startswith("transfer_")]:
+        out["IT_" + col[len("transfer_"):]] = signed_log(amount(col))
+    return out
+
+
 def period_transfer(
     induced: Mapping[int, np.ndarray],
     periods: Sequence[tuple[int, int]],
     cities: Sequence[str],
     sectors: Sequence[str],
     groups: Mapping[str, Sequence[str]] | None = None,
+    money_unit: str = DEFAULT_MONEY_UNIT,
 ) -> pd.DataFrame:
     """Pair transfers for each period, stacked, with the study's IT variables.
 
     ``induced[year]``: induced output (n, S, n) of that year, 10k yuan.
     Columns: ``period`` ("2012-2015"), ``origin``, ``dest``, ``transfer``,
-    ``transfer_<group>``..., ``IT`` (= signed_log(transfer)), ``IT_direction``
-    (= direction(transfer)), ``IT_<group>`` (= signed_log(transfer_<group>)).
-    Rows: periods in the given order, then origin, dest as in
+    ``transfer_<group>``... (10k yuan), then :func:`it_variables` in ``money_unit``: ``IT``,
+    ``IT_direction``, ``IT_<group>``.... Rows: periods in the given order, then origin, dest as in
     :func:`pair_transfer`.
     """
-    gnames = list((SECTOR_GROUPS if groups is None else groups).keys())
+    to_money_unit(1.0, money_unit)  # an unknown unit fails before the work
     frames = []
     for t0, t1 in periods:
         for year in (t0, t1):
@@ -151,12 +192,7 @@ def period_transfer(
         frames.append(df)
     if not frames:
         raise ValueError("no periods given")
-    out = pd.concat(frames, ignore_index=True)
-    out["IT"] = signed_log(out["transfer"].to_numpy())
-    out["IT_direction"] = direction(out["transfer"].to_numpy())
-    for g in gnames:
-        out[f"IT_{g}"] = signed_log(out[f"transfer_{g}"].to_numpy())
-    return out
+    return it_variables(pd.concat(frames, ignore_index=True), money_unit)
 
 
 def received_transfer(
@@ -170,6 +206,10 @@ def received_transfer(
     (if ``pairs`` has one), ``inflow``, ``outflow``, ``net``; rows by period
     (order of appearance) then city (order of ``cities``, default order of
     appearance among origins then destinations).
+
+    Every city of ``cities`` must appear in the pair table (of every period) and every city of the
+    pair table must be in ``cities``: an unknown id raises ``ValueError`` naming it, never a zero
+    flow (a city with no pair in the table has no measured transfer, not a transfer of 0).
     """
     if cities is None:
         cities = pd.unique(pd.concat([pairs["origin"], pairs["dest"]], ignore_index=True))
@@ -179,6 +219,16 @@ def received_transfer(
     frames = []
     for p in periods:
         sub = pairs[pairs["period"] == p] if has_period else pairs
+        present = set(sub["origin"].astype(str)) | set(sub["dest"].astype(str))
+        where = f" in period {p}" if has_period else ""
+        absent = [c for c in cities if c not in present]
+        if absent:
+            raise ValueError(f"received_transfer: city id(s) {absent[:5]} ({len(absent)} in all) have no "
+                             f"pair in the transfer table{where}; their flows are unknown, not zero")
+        unknown = sorted(present - set(cities))
+        if unknown:
+            raise ValueError(f"received_transfer: the transfer table{where} has city id(s) {unknown[:5]} "
+                             f"({len(unknown)} in all) that are not in `cities`")
         inflow = sub.groupby("dest", sort=False)[value].sum().reindex(cities, fill_value=0.0)
         outflow = sub.groupby("origin", sort=False)[value].sum().reindex(cities, fill_value=0.0)
         df = pd.DataFrame(
