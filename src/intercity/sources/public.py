@@ -19,7 +19,12 @@ Inputs are the files of ``data/manifest.csv`` (see :mod:`intercity.sources.fetch
    the opening-year rule.
 3. **City statistics**: see :data:`intercity.sources.city_stats.VARIABLE_SOURCES` (observed /
    interpolated / proxy / imputed per value).
-4. **MRIO** (stand-in): see :func:`intercity.sources.national_io.city_mrio`.
+4. **MRIO** (stand-in): see :func:`intercity.sources.national_io.city_mrio`; city sector weights
+   constrained to real provincial output by sector (2012, 2017; 2015 interpolated), see
+   :func:`intercity.sources.national_io.sector_weights` and :mod:`intercity.sources.provincial`.
+   ``meta["mrio"]["provincial"]`` says which years' shares are observed and which interpolated,
+   how much output the constraint moves between provinces, and the provinces the sample covers
+   only in part.
 
 Each input family has its module: :mod:`~intercity.sources.baidu`, :mod:`~intercity.sources.rail`,
 :mod:`~intercity.sources.city_stats`, :mod:`~intercity.sources.national_io`; this module selects
@@ -36,17 +41,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from intercity.cities import city_universe, drop_admin_changes, great_circle_km, sample_cities
+from intercity.cities import city_universe, drop_admin_changes, great_circle_km, outside_city_units, sample_cities
 from intercity.schema import CITY_YEAR_VARS, StudyData, ledger_frame as _ledger, pair_year_frame
 from intercity.sources.baidu import baidu_family, baidu_index, search_direction
 from intercity.sources.city_stats import VARIABLE_SOURCES, city_statistics, city_year_table
 from intercity.sources.national_io import DISTANCE_ELASTICITY, city_mrio, national_gfcf_ratio, national_table, sector_weights
+from intercity.sources import provincial
 from intercity.sources.rail import (MEASURES, check_2018_cities, connectivity_summary, hsr_counts_for,
                                    key_station_served)
 
 CEADS_STANDIN = ("The city MRIO of the public source is a stand-in for the CEADs city MRIO: national "
-                 "IO tables, mapped to the book's 41 sectors by description, regionalised to cities with city sector structure and a "
-                 "distance-gravity trade model; it is not the CEADs table.")
+                 "IO tables, mapped to the book's 41 sectors by description, regionalised to cities with city sector structure "
+                 "(city value added and yearbook employment) constrained to real provincial gross output by sector "
+                 "(each province's share of national output of each sector, 2012 and 2017; 2015 interpolated "
+                 "linearly between them), and a distance-gravity trade model; it is not the CEADs table.")
 
 
 def select(universe: pd.DataFrame, available: dict[str, set[str]], n_cities: int | None,
@@ -113,12 +121,31 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
     area = area.ffill(axis=1).bfill(axis=1).iloc[:, -1].fillna(area.stack().median()).to_numpy()
     ind = stats["industry"]
     gdp_w = stats["gdp"].reindex(ids)
-    mrio, notes = {}, {}
+    mrio, notes, prov_meta = {}, {}, {}
+    prov_out = provincial.read_provincial_output(raw_dir)
+    outside = outside_city_units()
     for y in mrio_years:
         nat = national_table(raw_dir, y)
-        w, note = sector_weights(ids, y, stats["yearbook"], ind, nat["x"])
+        targets, cov = provincial.targets(prov_out, y, ids, stats["gdp"][y], nat, all_ids, outside)
+        w0, _note = sector_weights(ids, y, stats["yearbook"], ind, nat["x"])
+        w, note = sector_weights(ids, y, stats["yearbook"], ind, nat["x"], provincial=targets)
         mrio[y] = city_mrio(nat, ids, dist, area, w, gdp_w[y].to_numpy(float))
         notes[y] = note
+        prov = provincial.province_index(ids, targets.has_data())
+        prov_meta[str(y)] = {
+            "shares": targets.source,
+            "misallocated_without_constraint": round(provincial.misallocation(
+                w0, prov, targets.shares, targets.kappa, nat["x"]), 4),
+            "partial_coverage": {f"{provincial.PROVINCES[p]} {provincial.PROVINCE_NAMES[provincial.PROVINCES[p]]}":
+                                 round(float(targets.kappa[p]), 3)
+                                 for p in range(len(provincial.PROVINCES)) if 0 < targets.kappa[p] < 0.995},
+        }
+        if y == mrio_years[0]:
+            lacking = [(c, nm) for c, nm, p in zip(ids, cities["name_zh"], prov) if p < 0]
+            ledger = pd.concat([ledger, _ledger([
+                ("mrio", "city", c, nm, f"{provincial.FILE}: no provincial output for province {c[:2]}: sector "
+                 "weights by the unconstrained rule (value added x yearbook employment x national mix)")
+                for c, nm in lacking])], ignore_index=True)
     # evidence for the search direction, on the year-2015 matrix and resident population
     m15 = bidx[2015 if 2015 in bidx else years[0]][np.ix_(pos, pos)]
     size = stats["wide"]["population"].reindex(ids)[2015 if 2015 in years else years[0]].to_numpy(float)
@@ -134,7 +161,11 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
         "variables": VARIABLE_SOURCES, "provenance_shares": cov,
         "mrio": {"note": CEADS_STANDIN, "sector_structure": {str(k): v for k, v in notes.items()},
                  "distance_elasticity": DISTANCE_ELASTICITY,
-                 "imports": "proportional assumption (2012, 2015); domestic-origin rows (2017)"},
+                 "imports": "proportional assumption (2012, 2015); domestic-origin rows (2017)",
+                 "provincial": {"file": provincial.FILE, "unit": provincial.UNIT,
+                                "years": {k: v["shares"] for k, v in prov_meta.items()},
+                                "interpolated": [k for k, v in prov_meta.items() if v["shares"].startswith("interpolated")],
+                                "by_year": prov_meta}},
     }
     return StudyData(source="public", cities=cities, city_year=city_year, pair_year=pair_year, mrio=mrio,
                      ledger=ledger, extras={"hsr_lines": lines}, meta=meta)
