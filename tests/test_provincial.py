@@ -186,6 +186,16 @@ def test_coverage_of_sampled_and_incomplete_provinces():
     assert info["complete"] == ["11", "13", "14"]
 
 
+def test_units_outside_the_city_universe():
+    from intercity.cities import outside_city_units
+
+    out = outside_city_units()
+    assert len(out) == P and set(out) == set(pv.PROVINCES)
+    assert all(out[m] == () for m in ("11", "12", "31", "50", "32", "44"))  # municipalities, Jiangsu, Guangdong
+    assert "伊犁哈萨克自治州" in out["65"] and "延边朝鲜族自治州" in out["22"] and "阿拉善盟" in out["15"]
+    assert "省直辖县级行政区划" in out["46"]  # Hainan's province-administered counties
+
+
 # --------------------------------------------------------------------------- the real file
 
 @pytest.fixture(scope="module")

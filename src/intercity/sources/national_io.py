@@ -175,7 +175,11 @@ def sector_weights(ids: list[str], year: int, yearbook: pd.DataFrame, industry: 
     of the cities whose province has no provincial data, which keep ``w0 / w0.sum(axis=0)``
     (:func:`~intercity.sources.provincial.constrain`). Each column of ``w`` then sums to 1, so the
     city MRIO's national output stays the national table's ``nat_x``: the provincial data only
-    shape its distribution over cities.
+    shape its distribution over cities. The weights are the supply side of :func:`city_mrio`'s
+    trade shares; the solved output follows them up to the gravity model, which pulls supply
+    toward demand (on the full public build about 10% of national output ends in another province
+    than the provincial data put it, against 20% without the constraint:
+    ``benchmarks/provincial_check.py``).
 
     ``nat_x`` (S,): national output on the book's sectors (``S = N_SECTORS``). Returns (weights,
     a note on the years used and the constraint). Raises ValueError for a wrong ``nat_x`` shape or

@@ -242,7 +242,10 @@ def constrain(w0: np.ndarray, province: np.ndarray, shares: np.ndarray, kappa: n
     when the sample covers every province fully (kappa = 1) and every city has data. Fallbacks,
     reported in ``info``: a sector no covered province produces keeps the unconstrained rule
     (``info["unconstrained_sectors"]``); a province with output in s whose cities have no weight
-    in s shares it by the cities' total weight (``info["size_split"]``, (province, sector) pairs).
+    in s shares it by the cities' total weight (``info["size_split"]``, (province, sector) pairs:
+    codes when ``shares`` is on :data:`PROVINCES` x the book's sectors, else positions). Example:
+    the 2015 yearbook has no employment for Chongqing, whose unconstrained weights are then
+    agriculture only; constrained, it gets Chongqing's provincial output by sector.
     Raises ValueError for mismatched shapes or negative weights.
     """
     w0 = np.asarray(w0, float)

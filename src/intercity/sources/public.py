@@ -55,6 +55,12 @@ CEADS_STANDIN = ("The city MRIO of the public source is a stand-in for the CEADs
                  "(city value added and yearbook employment) constrained to real provincial gross output by sector "
                  "(each province's share of national output of each sector, 2012 and 2017; 2015 interpolated "
                  "linearly between them), and a distance-gravity trade model; it is not the CEADs table.")
+#: The same note for the stand-in built without the provincial constraint (for comparison only).
+CEADS_STANDIN_UNCONSTRAINED = ("The city MRIO of the public source is a stand-in for the CEADs city MRIO: national "
+                               "IO tables, mapped to the book's 41 sectors by description, regionalised to cities with "
+                               "city sector structure (city value added and yearbook employment, the national mix "
+                               "within each yearbook category; NOT constrained to provincial output) and a "
+                               "distance-gravity trade model; it is not the CEADs table.")
 
 
 def select(universe: pd.DataFrame, available: dict[str, set[str]], n_cities: int | None,
@@ -81,12 +87,14 @@ def build(params, years: list[int]) -> StudyData:
 
 def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None = None,
              mrio_years: tuple[int, ...] = (2012, 2015, 2017), raw_dir: Path | str | None = None,
-             hsr_measure: str = "stations") -> StudyData:
+             hsr_measure: str = "stations", provincial_constraint: bool = True) -> StudyData:
     """The public StudyData (not validated): ``n_cities`` of the cities every core input covers
     (None: all), city and pair data for ``years``, an MRIO for each of ``mrio_years``; inputs read
     from ``raw_dir`` (default ``data/raw``, then the data mirror). ``hsr_measure`` is one of
     :data:`intercity.sources.rail.MEASURES` (ValueError otherwise); ``meta["hsr"]`` summarises
-    connectivity_HSR over the study's periods (:data:`STUDY_PERIODS`) when ``years`` hold them."""
+    connectivity_HSR over the study's periods (:data:`STUDY_PERIODS`) when ``years`` hold them.
+    ``provincial_constraint=False`` builds the MRIO with the unconstrained sector weights (the
+    earlier stand-in, kept for comparison: ``benchmarks/provincial_check.py``)."""
     if hsr_measure not in MEASURES:
         raise ValueError(f"hsr_measure {hsr_measure!r} is not one of {list(MEASURES)}")
     years = list(years or range(min(mrio_years) - 1, max(mrio_years) + 1))
@@ -119,33 +127,9 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
     dist = great_circle_km(cities["lon"].to_numpy(), cities["lat"].to_numpy())
     area = stats["area"].reindex(ids)
     area = area.ffill(axis=1).bfill(axis=1).iloc[:, -1].fillna(area.stack().median()).to_numpy()
-    ind = stats["industry"]
-    gdp_w = stats["gdp"].reindex(ids)
-    mrio, notes, prov_meta = {}, {}, {}
-    prov_out = provincial.read_provincial_output(raw_dir)
-    outside = outside_city_units()
-    for y in mrio_years:
-        nat = national_table(raw_dir, y)
-        targets, cov = provincial.targets(prov_out, y, ids, stats["gdp"][y], nat, all_ids, outside)
-        w0, _note = sector_weights(ids, y, stats["yearbook"], ind, nat["x"])
-        w, note = sector_weights(ids, y, stats["yearbook"], ind, nat["x"], provincial=targets)
-        mrio[y] = city_mrio(nat, ids, dist, area, w, gdp_w[y].to_numpy(float))
-        notes[y] = note
-        prov = provincial.province_index(ids, targets.has_data())
-        prov_meta[str(y)] = {
-            "shares": targets.source,
-            "misallocated_without_constraint": round(provincial.misallocation(
-                w0, prov, targets.shares, targets.kappa, nat["x"]), 4),
-            "partial_coverage": {f"{provincial.PROVINCES[p]} {provincial.PROVINCE_NAMES[provincial.PROVINCES[p]]}":
-                                 round(float(targets.kappa[p]), 3)
-                                 for p in range(len(provincial.PROVINCES)) if 0 < targets.kappa[p] < 0.995},
-        }
-        if y == mrio_years[0]:
-            lacking = [(c, nm) for c, nm, p in zip(ids, cities["name_zh"], prov) if p < 0]
-            ledger = pd.concat([ledger, _ledger([
-                ("mrio", "city", c, nm, f"{provincial.FILE}: no provincial output for province {c[:2]}: sector "
-                 "weights by the unconstrained rule (value added x yearbook employment x national mix)")
-                for c, nm in lacking])], ignore_index=True)
+    mrio, notes, prov_meta, led = _mrio_tables(ids, cities["name_zh"].tolist(), all_ids, mrio_years, raw_dir, stats,
+                                               dist, area, provincial_constraint)
+    ledger = pd.concat([ledger, led], ignore_index=True)
     # evidence for the search direction, on the year-2015 matrix and resident population
     m15 = bidx[2015 if 2015 in bidx else years[0]][np.ix_(pos, pos)]
     size = stats["wide"]["population"].reindex(ids)[2015 if 2015 in years else years[0]].to_numpy(float)
@@ -159,16 +143,53 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
         "baidu_families": {str(y): baidu_family(y) for y in years},
         "hsr": _hsr_meta(hsr_measure, hsr, hinfo, raw_dir, ids, years, STUDY_PERIODS, cities, mrio_years),
         "variables": VARIABLE_SOURCES, "provenance_shares": cov,
-        "mrio": {"note": CEADS_STANDIN, "sector_structure": {str(k): v for k, v in notes.items()},
+        "mrio": {"note": CEADS_STANDIN if provincial_constraint else CEADS_STANDIN_UNCONSTRAINED,
+                 "sector_structure": {str(k): v for k, v in notes.items()},
                  "distance_elasticity": DISTANCE_ELASTICITY,
                  "imports": "proportional assumption (2012, 2015); domestic-origin rows (2017)",
-                 "provincial": {"file": provincial.FILE, "unit": provincial.UNIT,
-                                "years": {k: v["shares"] for k, v in prov_meta.items()},
-                                "interpolated": [k for k, v in prov_meta.items() if v["shares"].startswith("interpolated")],
-                                "by_year": prov_meta}},
+                 "provincial": None if not provincial_constraint else {
+                     "file": provincial.FILE, "unit": provincial.UNIT,
+                     "years": {k: v["shares"] for k, v in prov_meta.items()},
+                     "interpolated": [k for k, v in prov_meta.items() if v["shares"].startswith("interpolated")],
+                     "by_year": prov_meta}},
     }
     return StudyData(source="public", cities=cities, city_year=city_year, pair_year=pair_year, mrio=mrio,
                      ledger=ledger, extras={"hsr_lines": lines}, meta=meta)
+
+
+def _mrio_tables(ids: list[str], names: list[str], all_ids: list[str], mrio_years, raw_dir, stats: dict,
+                 dist: np.ndarray, area: np.ndarray, constrained: bool = True):
+    """The stand-in MRIO of each year (:func:`~intercity.sources.national_io.city_mrio`) with the
+    sector weights of :func:`~intercity.sources.national_io.sector_weights`, constrained to the
+    provincial output (:mod:`intercity.sources.provincial`) unless ``constrained`` is False.
+    Returns (mrio by year, notes by year, ``meta["mrio"]["provincial"]["by_year"]``, ledger rows of
+    the cities whose province has no provincial output)."""
+    gdp = stats["gdp"]
+    mrio, notes, prov_meta, rows = {}, {}, {}, []
+    prov_out = provincial.read_provincial_output(raw_dir) if constrained else None
+    outside = outside_city_units()
+    for y in mrio_years:
+        nat = national_table(raw_dir, y)
+        w0, note = sector_weights(ids, y, stats["yearbook"], stats["industry"], nat["x"])
+        w = w0
+        if constrained:
+            targets, _cov = provincial.targets(prov_out, y, ids, gdp[y], nat, all_ids, outside)
+            w, note = sector_weights(ids, y, stats["yearbook"], stats["industry"], nat["x"], provincial=targets)
+            prov = provincial.province_index(ids, targets.has_data())
+            prov_meta[str(y)] = {
+                "shares": targets.source,
+                "misallocated_without_constraint": round(provincial.misallocation(
+                    w0, prov, targets.shares, targets.kappa, nat["x"]), 4),
+                "partial_coverage": {f"{code} {provincial.PROVINCE_NAMES[code]}": round(float(k), 3)
+                                     for code, k in zip(provincial.PROVINCES, targets.kappa) if 0 < k < 0.995},
+            }
+            if not rows:
+                rows = [("mrio", "city", c, nm, f"{provincial.FILE}: no provincial output for province {c[:2]}:"
+                         " sector weights by the unconstrained rule (value added x yearbook employment x national mix)")
+                        for c, nm, p in zip(ids, names, prov) if p < 0]
+        mrio[y] = city_mrio(nat, ids, dist, area, w, gdp.reindex(ids)[y].to_numpy(float))
+        notes[y] = note
+    return mrio, notes, prov_meta, _ledger(rows)
 
 
 #: The study's periods, over which ``meta["hsr"]`` summarises connectivity_HSR (the bundle does not
