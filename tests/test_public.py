@@ -228,6 +228,39 @@ def test_real_bundle_validates(real):
 
 
 @needs_mirror
+def test_real_city_output_follows_provincial_output(real):
+    """The stand-in's solved gross output of 2012 (Leontief, all domestic final demand) puts each
+    province's cities near the province's share of national output by sector (real provincial
+    output, ``national_io/provincial_output_42.mat``). Before the constraint every city had the
+    national mix within a yearbook category: Shanxi's cities made 11.5% of national coal output
+    (data 25%), Heilongjiang's 3.7% of crude oil and gas (data 22%; now 12%, the gravity trade
+    model pulls supply toward demand), Guangdong's 15% of electronics (data 34%; now 28%)."""
+    from intercity.mrio import gross_output
+    from intercity.sectors import SECTOR_CODES
+
+    m = real.mrio[2012]
+    x = gross_output(m, label=2012)
+    prov = np.array([c[:2] for c in m.cities])
+
+    def share(province, code):
+        s = SECTOR_CODES.index(code)
+        return x[prov == province, s].sum() / x[:, s].sum()
+
+    assert share("14", "02") > 0.2  # Shanxi, coal mining
+    assert share("23", "03") > 0.08  # Heilongjiang, crude oil and natural gas
+    assert share("44", "20") > 0.25  # Guangdong, electronics
+    note = real.meta["mrio"]["note"]
+    assert "constrained to real provincial gross output" in note and "2015 interpolated" in note
+    meta = real.meta["mrio"]["provincial"]
+    assert meta["interpolated"] == ["2015"] and meta["years"]["2012"] == "observed 2012"
+    assert meta["years"]["2015"].startswith("interpolated: 0.4 x 2012 + 0.6 x 2017")
+    assert 0.15 < meta["by_year"]["2012"]["misallocated_without_constraint"] < 0.3
+    assert 0.2 < meta["by_year"]["2012"]["partial_coverage"]["65 新疆"] < 0.5  # 2 of Xinjiang's units
+    assert "37 山东" not in meta["by_year"]["2012"]["partial_coverage"]
+    assert not (real.ledger["stage"] == "mrio").any()  # every city's province has provincial data
+
+
+@needs_mirror
 def test_real_hsr_network_is_near_the_study(real):
     """connectivity_HSR from the full station lists: mean within a factor of 2 of the study's 0.023
     (the key-station measure gave 0.004 with 116 varying ordered pairs and hubs Changsha, Shanghai,

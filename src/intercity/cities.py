@@ -110,6 +110,25 @@ def city_universe() -> pd.DataFrame:
     return out[cols].drop_duplicates("city_id").sort_values("city_id").reset_index(drop=True)
 
 
+def outside_city_units() -> dict[str, tuple[str, ...]]:
+    """Per province code (first two adcode digits): the names of its prefecture-level units that are
+    not prefecture-level cities (autonomous prefectures 自治州, leagues 盟, prefectures 地区) and of
+    its blocks of province-administered county-level units (省直辖县级行政区划), from the ``cpca``
+    adcode list. Empty for the municipalities and for provinces made of cities only. These units
+    are outside the city universe (:func:`city_universe`) and hence outside any city sample."""
+    path = resources.files("cpca").joinpath("resources/adcodes.csv")
+    with path.open("r", encoding="utf-8") as fh:
+        raw = pd.read_csv(fh, dtype={"adcode": str})
+    pref = raw[(raw["adcode"].str[4:] == "00000000") & (raw["adcode"].str[2:4] != "00")
+               & raw["adcode"].str[:2].isin(REGIONS)
+               & ~raw["adcode"].str[:6].isin([m[:2] + "0100" for m in MUNICIPALITIES] + [m[:2] + "0200" for m in MUNICIPALITIES])]
+    other = pref[~pref["name"].str.endswith("市") | (pref["adcode"].str[2:4] == "90")]
+    out = {p: () for p in REGIONS}
+    for p, names in other.groupby(other["adcode"].str[:2])["name"]:
+        out[p] = tuple(sorted(names))
+    return out
+
+
 def great_circle_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Matrix of great-circle (haversine) distances between points, km; degrees in."""
     lo, la = np.radians(np.asarray(lon, float)), np.radians(np.asarray(lat, float))

@@ -24,7 +24,7 @@ SOURCE_TEXT = {
                "panels; variables no public file has are imputed and flagged per value (see the data "
                "realism table in *Measurement*). The city MRIO is NOT the CEADs table: it is a stand-in "
                "built from the national IO tables (mapped to the book's 41 sectors by description), regionalised with city sector structure "
-               "and a distance-gravity trade model."),
+               "constrained to real provincial output by sector (2015 interpolated) and a distance-gravity trade model."),
     "ceads": ("CEADs tables", "the user's copy of the CEADs city MRIO with their panel files."),
 }
 
@@ -175,6 +175,34 @@ def data_realism(data) -> pd.DataFrame:
                          **{f"% {k}": 100 * share[k] for k in PROVENANCE},
                          "note": incomplete.get(var, notes.get(var, ""))})
     return pd.DataFrame(rows)
+
+
+def mrio_note(data) -> Markdown:
+    """The source's note on its MRIO (``meta["mrio"]``): for the public stand-in, what it is built
+    from, the provincial constraint (which years' shares are observed and which interpolated), how
+    much output the constraint moves between provinces, and the provinces the sample covers only
+    in part. Empty for a source without such a note (synthetic, CEADs)."""
+    meta = data.meta.get("mrio", {}) if isinstance(data.meta, dict) else {}
+    if not meta.get("note"):
+        return Markdown("")
+    text = f"**The MRIO of this source.** {meta['note']}"
+    prov = meta.get("provincial")
+    if prov:
+        by_year = prov.get("by_year", {})
+        years = "; ".join(f"{y}: {v['shares']}" for y, v in by_year.items())
+        moved = ", ".join(f"{100 * v['misallocated_without_constraint']:.0f}% in {y}" for y, v in by_year.items())
+        text += (f"\n\nProvincial gross output by sector (`{prov['file']}`, {prov['unit']}), each province's "
+                 f"share of national output of each sector: {years}. Years whose shares are interpolated: "
+                 f"{', '.join(prov.get('interpolated', [])) or 'none'}. Without this constraint the stand-in would "
+                 f"put {moved} of national output in another province than these data do. National output by "
+                 "sector stays the national table's: the provincial data only shape its distribution.")
+        partial = {y: v["partial_coverage"] for y, v in by_year.items() if v.get("partial_coverage")}
+        if partial:
+            last = max(partial)
+            text += (" Where the sample's cities cover only part of a province (autonomous prefectures, "
+                     "leagues and prefectures are not cities), the province's share is scaled by the part "
+                     f"covered ({last}: " + ", ".join(f"{k} {v:.2f}" for k, v in partial[last].items()) + ").")
+    return Markdown(text)
 
 
 def search_direction_text(data) -> str:

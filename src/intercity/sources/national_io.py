@@ -3,7 +3,8 @@ city MRIO: the public source's stand-in for the CEADs city tables.
 
 The national tables give domestic technical coefficients, final demand and output, mapped to the
 book's 41 sectors through the sector concordance (:func:`national_table`); :func:`city_mrio` regionalises them with city sector structure
-(:func:`sector_weights`) and a distance-gravity trade model (Chenery-Moses).
+(:func:`sector_weights`: city value added and employment, constrained to real provincial output by
+sector, :mod:`intercity.sources.provincial`) and a distance-gravity trade model (Chenery-Moses).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from intercity.sectors import (N_SECTORS, SECTOR_CODES, SERVICE_SECTORS, Concord
                                tradability)
 from intercity.sources.city_stats import SECTOR_TO_YB
 from intercity.sources.fetch import raw_path
+from intercity.sources.provincial import ProvincialTargets, constrain, province_index
 
 
 #: The national table of each year: (file under ``national_io/``, its list in the concordance).
@@ -69,7 +71,8 @@ def national_table(raw_dir: Path | None, year: int) -> dict[str, np.ndarray]:
     (:func:`intercity.mrio.remove_imports_proportional`, imports = ``|IM|``); 2017 by taking the
     table's own domestic-origin rows. ``f`` is domestic final demand (consumption, fixed capital
     formation and changes in inventories; exports excluded): it is negative where inventory
-    drawdowns exceed the other final uses, and is kept so. ``x`` is the ``TI`` (total inputs) row.
+    drawdowns exceed the other final uses, and is kept so. ``x`` is the ``TI`` (total inputs) row,
+    ``va`` (S,) the ``TVA`` (total value added) row.
     Raises ValueError (or :class:`~intercity.sectors.ConcordanceError`) naming the file and the
     row, column or year.
     """
@@ -85,6 +88,9 @@ def national_table(raw_dir: Path | None, year: int) -> dict[str, np.ndarray]:
     total = t.loc[t["Code"] == "TI"]
     if total.empty:
         raise ValueError(f"{path}: no 'TI' (total inputs) row")
+    tva = t.loc[t["Code"] == "TVA"]
+    if tva.empty:
+        raise ValueError(f"{path}: no 'TVA' (total value added) row")
     if year == 2017:
         if "Origin" not in t.columns:
             raise ValueError(f"{path}: expected an 'Origin' column (domestic/imports split)")
@@ -98,10 +104,11 @@ def national_table(raw_dir: Path | None, year: int) -> dict[str, np.ndarray]:
     z = prod[num_cols].apply(pd.to_numeric).to_numpy()
     fd = prod[fdcols].apply(pd.to_numeric).to_numpy()
     x = pd.to_numeric(total[num_cols].iloc[0]).to_numpy()
+    va = pd.to_numeric(tva[num_cols].iloc[0]).to_numpy()
     if year != 2017:
         im = np.abs(pd.to_numeric(prod["IM"]).to_numpy())
         z, fd = remove_imports_proportional(z, fd, im, sectors=[f"{path.name} product {c}" for c in prod["Code"]])
-    return {"Z": rows.T @ z @ cols, "f": rows.T @ fd.sum(axis=1), "x": x @ cols}
+    return {"Z": rows.T @ z @ cols, "f": rows.T @ fd.sum(axis=1), "x": x @ cols, "va": va @ cols}
 
 
 #: Distance elasticity of trade by tradability (gravity: flow ~ supply x demand x d^-elasticity).
@@ -140,13 +147,43 @@ def city_mrio(nat: dict[str, np.ndarray], ids: list[str], dist_km: np.ndarray, a
 
 
 def sector_weights(ids: list[str], year: int, yearbook: pd.DataFrame, industry: pd.DataFrame,
-                   nat_x: np.ndarray) -> tuple[np.ndarray, str]:
-    """City x sector weights: value added of the city's industry (1st/2nd/3rd, G-P panel) split
-    over its sectors by yearbook employment, then within a yearbook category by national output.
+                   nat_x: np.ndarray, provincial: ProvincialTargets | None = None) -> tuple[np.ndarray, str]:
+    """City x sector output weights, (n, S): the share of national output of sector s made in city i
+    is ``w[i, s] / w[:, s].sum()`` (:func:`city_mrio` normalises each column).
 
-    ``nat_x`` (S,): national output on the book's sectors (``S = N_SECTORS``); industries: primary
-    = book sector 01, tertiary = :data:`~intercity.sectors.SERVICE_SECTORS`, secondary = the rest.
-    Uses the latest yearbook year <= ``year``; returns (weights (n, S), note on the years used).
+    **Unconstrained rule** (``provincial=None``): ``w0[i, s] = va[i, g(s)] * e[i, s] * m[s]``, with
+    ``va[i, g]`` the value added of city i's industry g (1st/2nd/3rd, G-P panel, year ``year``),
+    ``e[i, s]`` the city's yearbook employment in the yearbook category of s over its employment in
+    the categories of industry g (1 for agriculture), and ``m[s]`` sector s's share of national
+    output within its yearbook category (``nat_x``): so every city has the same mix of sectors
+    within a category (e.g. manufacturing). Industries: primary = book sector 01, tertiary =
+    :data:`~intercity.sectors.SERVICE_SECTORS`, secondary = the rest. Uses the latest yearbook year
+    <= ``year``.
+
+    **Provincial constraint** (``provincial`` given, :mod:`intercity.sources.provincial`): the
+    weights are rescaled so that, within each province p and sector s, the cities' output sums to
+    the province's share of national output in s, adjusted for the part of p the sample covers:
+
+        w[i, s] = (1 - u[s]) * t[p, s] * w0[i, s] / sum_{k in p} w0[k, s],
+        t[p, s] = kappa[p] * sh[p, s] / sum_q kappa[q] * sh[q, s],
+
+    with ``sh[p, s]`` the province's share of the provinces' output of s (real provincial gross
+    output, 2012 and 2017; 2015 the linear interpolation 0.4 x 2012 + 0.6 x 2017 of the shares),
+    ``kappa[p]`` the share of province p's economy in the sample cities
+    (:func:`~intercity.sources.provincial.coverage`; 1 for a province whose prefecture-level
+    units are all sample cities), and ``u[s]`` the unconstrained share ``sum w0[i, s] / sum w0[:, s]``
+    of the cities whose province has no provincial data, which keep ``w0 / w0.sum(axis=0)``
+    (:func:`~intercity.sources.provincial.constrain`). Each column of ``w`` then sums to 1, so the
+    city MRIO's national output stays the national table's ``nat_x``: the provincial data only
+    shape its distribution over cities. The weights are the supply side of :func:`city_mrio`'s
+    trade shares; the solved output follows them up to the gravity model, which pulls supply
+    toward demand (on the full public build about 10% of national output ends in another province
+    than the provincial data put it, against 20% without the constraint:
+    ``benchmarks/provincial_check.py``).
+
+    ``nat_x`` (S,): national output on the book's sectors (``S = N_SECTORS``). Returns (weights,
+    a note on the years used and the constraint). Raises ValueError for a wrong ``nat_x`` shape or
+    a year without yearbook data.
     """
     if np.shape(nat_x) != (N_SECTORS,):
         raise ValueError(f"national output has shape {np.shape(nat_x)}, expected ({N_SECTORS},) book sectors")
@@ -176,7 +213,22 @@ def sector_weights(ids: list[str], year: int, yearbook: pd.DataFrame, industry: 
     share = np.divide(emp, emp_group[:, ind_of], out=np.zeros_like(emp), where=emp_group[:, ind_of] > 0)
     share[:, ind_of == 1] = 1.0
     w = va[:, ind_of] * share * within[None, :]
-    return w, f"employment structure of yearbook data year {yy}, value added of {year}"
+    note = f"employment structure of yearbook data year {yy}, value added of {year}"
+    if provincial is None:
+        return w, note
+    if provincial.year != year:
+        raise ValueError(f"provincial targets of {provincial.year} given for the weights of {year}")
+    prov = province_index(ids, provincial.has_data())
+    w, info = constrain(w, prov, provincial.shares, provincial.kappa)
+    note += f"; constrained to real provincial output by sector ({provincial.source})"
+    if info["cities_without_province_data"]:
+        note += f"; {info['cities_without_province_data']} cities without provincial data keep the unconstrained rule"
+    if info["size_split"]:
+        note += (f"; {len(info['size_split'])} province-sectors without city weight split by city size:"
+                 f" {info['size_split'][:5]}")
+    if info["unconstrained_sectors"]:
+        note += f"; sectors without provincial output: {info['unconstrained_sectors']}"
+    return w, note
 
 
 def national_gfcf_ratio(raw_dir: Path | None) -> dict[int, float]:

@@ -19,7 +19,12 @@ Inputs are the files of ``data/manifest.csv`` (see :mod:`intercity.sources.fetch
    the opening-year rule.
 3. **City statistics**: see :data:`intercity.sources.city_stats.VARIABLE_SOURCES` (observed /
    interpolated / proxy / imputed per value).
-4. **MRIO** (stand-in): see :func:`intercity.sources.national_io.city_mrio`.
+4. **MRIO** (stand-in): see :func:`intercity.sources.national_io.city_mrio`; city sector weights
+   constrained to real provincial output by sector (2012, 2017; 2015 interpolated), see
+   :func:`intercity.sources.national_io.sector_weights` and :mod:`intercity.sources.provincial`.
+   ``meta["mrio"]["provincial"]`` says which years' shares are observed and which interpolated,
+   how much output the constraint moves between provinces, and the provinces the sample covers
+   only in part.
 
 Each input family has its module: :mod:`~intercity.sources.baidu`, :mod:`~intercity.sources.rail`,
 :mod:`~intercity.sources.city_stats`, :mod:`~intercity.sources.national_io`; this module selects
@@ -36,17 +41,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from intercity.cities import city_universe, drop_admin_changes, great_circle_km, sample_cities
+from intercity.cities import city_universe, drop_admin_changes, great_circle_km, outside_city_units, sample_cities
 from intercity.schema import CITY_YEAR_VARS, StudyData, ledger_frame as _ledger, pair_year_frame
 from intercity.sources.baidu import baidu_family, baidu_index, search_direction
 from intercity.sources.city_stats import VARIABLE_SOURCES, city_statistics, city_year_table
 from intercity.sources.national_io import DISTANCE_ELASTICITY, city_mrio, national_gfcf_ratio, national_table, sector_weights
+from intercity.sources import provincial
 from intercity.sources.rail import (MEASURES, check_2018_cities, connectivity_summary, hsr_counts_for,
                                    key_station_served)
 
 CEADS_STANDIN = ("The city MRIO of the public source is a stand-in for the CEADs city MRIO: national "
-                 "IO tables, mapped to the book's 41 sectors by description, regionalised to cities with city sector structure and a "
-                 "distance-gravity trade model; it is not the CEADs table.")
+                 "IO tables, mapped to the book's 41 sectors by description, regionalised to cities with city sector structure "
+                 "(city value added and yearbook employment) constrained to real provincial gross output by sector "
+                 "(each province's share of national output of each sector, 2012 and 2017; 2015 interpolated "
+                 "linearly between them), and a distance-gravity trade model; it is not the CEADs table.")
+#: The same note for the stand-in built without the provincial constraint (for comparison only).
+CEADS_STANDIN_UNCONSTRAINED = ("The city MRIO of the public source is a stand-in for the CEADs city MRIO: national "
+                               "IO tables, mapped to the book's 41 sectors by description, regionalised to cities with "
+                               "city sector structure (city value added and yearbook employment, the national mix "
+                               "within each yearbook category; NOT constrained to provincial output) and a "
+                               "distance-gravity trade model; it is not the CEADs table.")
 
 
 def select(universe: pd.DataFrame, available: dict[str, set[str]], n_cities: int | None,
@@ -73,12 +87,14 @@ def build(params, years: list[int]) -> StudyData:
 
 def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None = None,
              mrio_years: tuple[int, ...] = (2012, 2015, 2017), raw_dir: Path | str | None = None,
-             hsr_measure: str = "stations") -> StudyData:
+             hsr_measure: str = "stations", provincial_constraint: bool = True) -> StudyData:
     """The public StudyData (not validated): ``n_cities`` of the cities every core input covers
     (None: all), city and pair data for ``years``, an MRIO for each of ``mrio_years``; inputs read
     from ``raw_dir`` (default ``data/raw``, then the data mirror). ``hsr_measure`` is one of
     :data:`intercity.sources.rail.MEASURES` (ValueError otherwise); ``meta["hsr"]`` summarises
-    connectivity_HSR over the study's periods (:data:`STUDY_PERIODS`) when ``years`` hold them."""
+    connectivity_HSR over the study's periods (:data:`STUDY_PERIODS`) when ``years`` hold them.
+    ``provincial_constraint=False`` builds the MRIO with the unconstrained sector weights (the
+    earlier stand-in, kept for comparison: ``benchmarks/provincial_check.py``)."""
     if hsr_measure not in MEASURES:
         raise ValueError(f"hsr_measure {hsr_measure!r} is not one of {list(MEASURES)}")
     years = list(years or range(min(mrio_years) - 1, max(mrio_years) + 1))
@@ -111,14 +127,9 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
     dist = great_circle_km(cities["lon"].to_numpy(), cities["lat"].to_numpy())
     area = stats["area"].reindex(ids)
     area = area.ffill(axis=1).bfill(axis=1).iloc[:, -1].fillna(area.stack().median()).to_numpy()
-    ind = stats["industry"]
-    gdp_w = stats["gdp"].reindex(ids)
-    mrio, notes = {}, {}
-    for y in mrio_years:
-        nat = national_table(raw_dir, y)
-        w, note = sector_weights(ids, y, stats["yearbook"], ind, nat["x"])
-        mrio[y] = city_mrio(nat, ids, dist, area, w, gdp_w[y].to_numpy(float))
-        notes[y] = note
+    mrio, notes, prov_meta, led = _mrio_tables(ids, cities["name_zh"].tolist(), all_ids, mrio_years, raw_dir, stats,
+                                               dist, area, provincial_constraint)
+    ledger = pd.concat([ledger, led], ignore_index=True)
     # evidence for the search direction, on the year-2015 matrix and resident population
     m15 = bidx[2015 if 2015 in bidx else years[0]][np.ix_(pos, pos)]
     size = stats["wide"]["population"].reindex(ids)[2015 if 2015 in years else years[0]].to_numpy(float)
@@ -132,12 +143,53 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
         "baidu_families": {str(y): baidu_family(y) for y in years},
         "hsr": _hsr_meta(hsr_measure, hsr, hinfo, raw_dir, ids, years, STUDY_PERIODS, cities, mrio_years),
         "variables": VARIABLE_SOURCES, "provenance_shares": cov,
-        "mrio": {"note": CEADS_STANDIN, "sector_structure": {str(k): v for k, v in notes.items()},
+        "mrio": {"note": CEADS_STANDIN if provincial_constraint else CEADS_STANDIN_UNCONSTRAINED,
+                 "sector_structure": {str(k): v for k, v in notes.items()},
                  "distance_elasticity": DISTANCE_ELASTICITY,
-                 "imports": "proportional assumption (2012, 2015); domestic-origin rows (2017)"},
+                 "imports": "proportional assumption (2012, 2015); domestic-origin rows (2017)",
+                 "provincial": None if not provincial_constraint else {
+                     "file": provincial.FILE, "unit": provincial.UNIT,
+                     "years": {k: v["shares"] for k, v in prov_meta.items()},
+                     "interpolated": [k for k, v in prov_meta.items() if v["shares"].startswith("interpolated")],
+                     "by_year": prov_meta}},
     }
     return StudyData(source="public", cities=cities, city_year=city_year, pair_year=pair_year, mrio=mrio,
                      ledger=ledger, extras={"hsr_lines": lines}, meta=meta)
+
+
+def _mrio_tables(ids: list[str], names: list[str], all_ids: list[str], mrio_years, raw_dir, stats: dict,
+                 dist: np.ndarray, area: np.ndarray, constrained: bool = True):
+    """The stand-in MRIO of each year (:func:`~intercity.sources.national_io.city_mrio`) with the
+    sector weights of :func:`~intercity.sources.national_io.sector_weights`, constrained to the
+    provincial output (:mod:`intercity.sources.provincial`) unless ``constrained`` is False.
+    Returns (mrio by year, notes by year, ``meta["mrio"]["provincial"]["by_year"]``, ledger rows of
+    the cities whose province has no provincial output)."""
+    gdp = stats["gdp"]
+    mrio, notes, prov_meta, rows = {}, {}, {}, []
+    prov_out = provincial.read_provincial_output(raw_dir) if constrained else None
+    outside = outside_city_units()
+    for y in mrio_years:
+        nat = national_table(raw_dir, y)
+        w0, note = sector_weights(ids, y, stats["yearbook"], stats["industry"], nat["x"])
+        w = w0
+        if constrained:
+            targets, _cov = provincial.targets(prov_out, y, ids, gdp[y], nat, all_ids, outside)
+            w, note = sector_weights(ids, y, stats["yearbook"], stats["industry"], nat["x"], provincial=targets)
+            prov = provincial.province_index(ids, targets.has_data())
+            prov_meta[str(y)] = {
+                "shares": targets.source,
+                "misallocated_without_constraint": round(provincial.misallocation(
+                    w0, prov, targets.shares, targets.kappa, nat["x"]), 4),
+                "partial_coverage": {f"{code} {provincial.PROVINCE_NAMES[code]}": round(float(k), 3)
+                                     for code, k in zip(provincial.PROVINCES, targets.kappa) if 0 < k < 0.995},
+            }
+            if not rows:
+                rows = [("mrio", "city", c, nm, f"{provincial.FILE}: no provincial output for province {c[:2]}:"
+                         " sector weights by the unconstrained rule (value added x yearbook employment x national mix)")
+                        for c, nm, p in zip(ids, names, prov) if p < 0]
+        mrio[y] = city_mrio(nat, ids, dist, area, w, gdp.reindex(ids)[y].to_numpy(float))
+        notes[y] = note
+    return mrio, notes, prov_meta, _ledger(rows)
 
 
 #: The study's periods, over which ``meta["hsr"]`` summarises connectivity_HSR (the bundle does not
