@@ -20,7 +20,8 @@ SOURCE_TEXT = {
                   "rollout, the search index and the MRIO tables are synthetic (seeded), calibrated to "
                   "the study's descriptive statistics. Numbers on this page say nothing about China."),
     "public": ("PUBLIC data", "real public inputs: the Baidu city-to-city search index, HSR lines "
-               "with opening dates (partial: key stations only), yearbook and GDP/FDI/population "
+               "from full station lists with section opening dates (lines missing from the lists by their "
+               "key stations only), yearbook and GDP/FDI/population "
                "panels; variables no public file has are imputed and flagged per value (see the data "
                "realism table in *Measurement*). The city MRIO is NOT the CEADs table: it is a stand-in "
                "built from the national IO tables (mapped to the book's 41 sectors by description), regionalised with city sector structure "

@@ -51,7 +51,7 @@ that applies decides:
      claims merely *use* IT: with pair fixed effects they rest only on how a pair's transfer
      differs between the periods; a pair's fixed gravity term (its distance, the cities' areas)
      is absorbed by the pair effect, and what is left moves with the real city GDP, city sector
-     structure and national tables. A stand-in IT is then a noisier outcome (as long as its error
+     structure, provincial output by sector and national tables. A stand-in IT is then a noisier outcome (as long as its error
      is unrelated to the change in connectivity, it costs power and does not move the
      coefficient), not a different claim, so those claims stay testable on it.
    - *HSR measure varying in too few pairs*: an estimate whose reported regressor is HSR
