@@ -123,13 +123,23 @@ def test_a_proxy_sample_split_is_not_testable():
     assert c.loc["B3", "verdict"] == "holds"
 
 
-def test_spatial_claims_on_a_standin_mrio_are_not_testable_regressions_on_it_are():
+def test_claims_on_the_transfer_of_a_standin_mrio_are_not_testable():
+    """A stand-in MRIO's trade shares do not respond to connectivity: spatial claims read its
+    assumption and regression claims on IT ask for a pair-level channel it lacks by construction;
+    claims whose outcome and regressor do not involve IT (the mechanism tables) stay testable."""
     c = card(f=facts(source="public", standin="a distance-gravity stand-in for the CEADs tables"))
     for claim in ("C1", "C2"):
         assert c.loc[claim, "verdict"] == scorecard.NOT_SOURCE
         assert "stand-in MRIO" in c.loc[claim, "reason"] and "distance-gravity" in c.loc[claim, "reason"]
         assert c.loc[claim, "checks_pair"] == "holds"
-    assert (c.drop(["C1", "C2"])["verdict"] == "holds").all()
+    on_it = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "R1", "R2", "R3", "F1", "F2", "F3", "F4", "F5"]
+    for claim in on_it:
+        assert c.loc[claim, "verdict_pair"] == c.loc[claim, "verdict_twoway"] == scorecard.NOT_SOURCE, claim
+        assert "do not respond to connectivity" in c.loc[claim, "reason"], claim
+        assert c.loc[claim, "checks_pair"] == "holds", claim  # the numbers are still shown
+    mechanism = [k for k in c.index if k.startswith("M")]
+    assert mechanism and (c.loc[mechanism, "verdict"] == "holds").all()
+    assert (card(f=facts(source="ceads"))["verdict"] == "holds").all()  # a real MRIO: all testable
 
 
 def test_hsr_varying_in_too_few_pairs_is_not_testable():
@@ -441,9 +451,11 @@ def test_outcomes_sentence_names_proxy_outcomes():
 
 def test_rule_sentence_and_tables_on_a_public_like_source():
     c = card(f=facts(source="public", kinds={"patents": "proxy"}, standin="stand-in")).reset_index()
-    assert "4 of the 24 claims are not testable on this source" in scorecard.rule_sentence(c, "public")
+    # C1, C2 and the 15 claims on IT (stand-in MRIO), M6 and M7 (patents proxy)
+    assert "19 of the 24 claims are not testable on this source" in scorecard.rule_sentence(c, "public")
     counts = scorecard.verdict_counts(c).set_index("section")
     assert counts.loc["Mechanism", "testable"] == 5 and counts.loc["Characteristics", "not testable: source"] == 2
+    assert counts.loc["Baseline", "testable"] == 0
     assert counts["claims"].sum() == len(scorecard.CLAIMS)
     reasons = scorecard.reasons_table(c).set_index("id")
     assert reasons.loc["M6", "testable"] == "no" and reasons.loc["M6", "pair-clustered"] == ""

@@ -43,17 +43,20 @@ that applies decides:
      or constant **control** does not make a claim untestable: it changes what is held fixed, not
      what the claim is about (constant controls are left out of the formula by the models); the
      claim's ``source_note`` says which controls are proxies.
-   - *stand-in MRIO, spatial claims*: a claim about WHERE industry moved (C1, C2: the sign and
-     size of the net transfer received by region) reads the geography of the MRIO's trade flows.
-     The public source's MRIO is a documented stand-in for the CEADs tables
-     (``meta["mrio"]["note"]``): its inter-city trade shares come from a distance-gravity model,
-     so its map of transfer restates that assumption rather than measuring it. The regression
-     claims merely *use* IT: with pair fixed effects they rest only on how a pair's transfer
-     differs between the periods; a pair's fixed gravity term (its distance, the cities' areas)
-     is absorbed by the pair effect, and what is left moves with the real city GDP, city sector
-     structure, provincial output by sector and national tables. A stand-in IT is then a noisier outcome (as long as its error
-     is unrelated to the change in connectivity, it costs power and does not move the
-     coefficient), not a different claim, so those claims stay testable on it.
+   - *stand-in MRIO*: the public source's MRIO is a documented stand-in for the CEADs tables
+     (``meta["mrio"]["note"]``): its inter-city trade shares come from a distance-gravity model on
+     real city output, demand and provincial sector output, and do NOT respond to connectivity. So
+     (a) a claim about WHERE industry moved (C1, C2: the net transfer received by region) reads the
+     geography of that assumption rather than a measurement; and (b) every claim whose check rests
+     on an estimate with the transfer IT (or a sector group's IT) as its outcome or regressor asks
+     whether connectivity between two cities moves industry between THEM, a pair-level channel the
+     stand-in has switched off by construction: within a pair, its IT changes only as the two
+     cities' real output and demand change and are spread over buyers by distance (city effects
+     explain about two thirds of the within-pair change of IT at full public scale, the rest is
+     that spreading). A "fails" there would be earned by the construction, not by the data, so
+     these claims are not testable on this source; their numbers are shown (``checks_<c>``) as what
+     real city output changes, spread by gravity, line up with - not scored. Claims whose outcome
+     and regressor do not involve IT (the mechanism tables) are judged on their own variables.
    - *HSR measure varying in too few pairs*: an estimate whose reported regressor is HSR
      connectivity (or the HSR x information product), or whose outcome is HSR connectivity (the
      reverse-causality test), is identified with pair effects only by the ordered pairs in which
@@ -512,6 +515,10 @@ def _untestable(key: str, facts: SourceFacts) -> list[tuple[str, str, str]]:
                 kind, text = facts.kind(var)
                 if kind in UNTESTABLE_KINDS:
                     found.append((var, text, f"{role} {column}"))
+    if facts.mrio_standin:
+        for role, column in (("outcome", spec.dependent), ("regressor", spec.regressors[0])):
+            if column == "IT" or column.startswith("IT_"):
+                found.append(("mrio:standin", facts.mrio_standin, f"{role} {column}"))
     measure = hsr_measure(spec)
     if key in facts.varying_pairs and facts.varying_pairs[key] < facts.min_varying_pairs:
         found.append((f"hsr:{measure}", "", f"{key}: {facts.varying_pairs[key]:,}"))
@@ -529,6 +536,10 @@ def _reasons(found: list[tuple[str, str, str]], facts: SourceFacts) -> list[str]
         if what.startswith("hsr:"):
             out.append(f"{what[4:]} changes between periods in fewer than {facts.min_varying_pairs} ordered pairs "
                        f"of the estimation sample ({'; '.join(where)})")
+        elif what == "mrio:standin":
+            out.append(f"{', '.join(where)} measured from a stand-in MRIO whose inter-city trade shares do not "
+                       f"respond to connectivity, so a pair-level effect of connectivity cannot show in it "
+                       f"({text})")
         else:
             out.append(f"{', '.join(where)} rest{'s' if len(where) == 1 else ''} on {what}, {text}")
     return out
@@ -822,7 +833,8 @@ def rule_sentence(card: pd.DataFrame, source: str) -> str:
                 "with two-way clustered errors, which says what the study's design finds where the truth is known, "
                 "not whether the study is right.")
     return (f"A claim is not testable on the {source} source when it rests on a proxy, constant or mostly imputed "
-            "outcome (or regressor, or sample split), on the map of a stand-in MRIO, or on an HSR measure that "
+            "outcome (or regressor, or sample split), on the transfer (or its map) measured from a stand-in MRIO "
+            "whose trade shares do not respond to connectivity, or on an HSR measure that "
             f"changes in fewer than {MIN_VARYING_PAIRS} pairs: {n['not_testable_source']} of the {n['claims']} claims "
             f"are not testable on this source, and {n['not_testable_tiers']} not testable with this parameter set's "
             "distance tiers.")
