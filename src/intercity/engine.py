@@ -83,10 +83,10 @@ two-way SE printed beside it; the two are then on the same footing. The plain su
 and Aronow-Samii-Assenova is c = 1; ``ssc_dyadic`` reports c, so either can be recovered.
 Like two-way, M_dyadic need not be positive semi-definite; a negative variance gives NaN.
 
-Agreement with pyfixest (tests/test_engine.py, benchmarks/engine.py): every book model at ci scale
-equals pyfixest 0.60 with its demeaner converged (``MapDemeaner(fixef_tol=1e-12)``) to 1e-8 relative
-in coefficient and SE (measured: 3e-11 and 4e-12) under pair, origin, destination and two-way
-clustering. pyfixest's default demeaner tolerance (1e-6) leaves its own SEs off by up to a few 1e-6
+Agreement with pyfixest (tests/test_engine.py, tests/test_models.py, benchmarks/engine.py): every
+book model at ci scale equals pyfixest 0.60 with its demeaner converged
+(``MapDemeaner(fixef_tol=1e-12)``) to 1e-8 relative in coefficient and SE (measured: 3e-11 and
+4e-12) under pair, origin, destination and two-way clustering. pyfixest's default demeaner tolerance (1e-6) leaves its own SEs off by up to a few 1e-6
 (relative) on this panel, so its default is not a 1e-8 yardstick. Saturated fits (df_resid = 0)
 have residuals that are exactly zero; their SEs, in both, are rounding noise around 0.
 

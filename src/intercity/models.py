@@ -162,6 +162,9 @@ def sample_rows(panel: pd.DataFrame, sample: str, tier: str = "") -> pd.DataFram
     return panel.loc[sample_mask(panel, sample, tier)]
 
 
+#: Clusterings of every model (:mod:`intercity.engine`): "pair", the ordered city pair (the
+#: study's); "origin", the origin city; "twoway", origin and destination city (Cameron, Gelbach and
+#: Miller 2011); "dyadic", any shared city (Aronow, Samii and Assenova 2015).
 CLUSTERINGS: tuple[str, ...] = ("pair", "origin", "twoway", "dyadic")
 #: Statistics reported per clustering (``se_pair``, ...) and, for the headline clustering, bare.
 STATS: tuple[str, ...] = ("se", "t", "p", "stars", "ci95_low", "ci95_high", "ci90_low", "ci90_high")
