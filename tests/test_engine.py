@@ -3,7 +3,7 @@ destination and two-way clustering (singletons, gradient halves, a saturated tie
 without within variation, non-finite values), a hand-made panel with more than two periods, and
 the dyadic-robust variance against the O(N^2) double sum it replaces.
 
-The reference is ``pyfixest.feols`` with ``ssc=models.SSC``, ``fixef_rm="none"`` and its own MAP
+The reference is ``pyfixest.feols`` with ``ssc=engine.SSC``, ``fixef_rm="none"`` and its own MAP
 demeaner run to convergence (``fixef_tol=1e-12``): at pyfixest's default tolerance (1e-6) the
 demeaning itself leaves relative errors up to ~1e-6 in the SEs of this panel, so the default cannot
 be the yardstick of a 1e-8 comparison.
@@ -31,7 +31,7 @@ REL = 1e-8
 def _pyfixest(data: pd.DataFrame, fml: str, vcov: dict):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pf.feols(fml, data, vcov=vcov, ssc=models.SSC, fixef_rm="none", demeaner=TIGHT)
+        return pf.feols(fml, data, vcov=vcov, ssc=engine.SSC, fixef_rm="none", demeaner=TIGHT)
 
 
 def _close(a: float, b: float, rel: float = REL, atol: float = 0.0) -> bool:
@@ -115,6 +115,12 @@ def test_the_book_exercises_the_hard_cases(book):
     assert (res["nobs"] == res["nobs_effective"] + res["n_singletons"]).all()
     assert (res["df_resid"] == fd - 1 - res["rank"]).all()
     assert (res["n_pairs"] == fd + res["n_singletons"]).all()
+    # the counts behind the book's identification rule: period effects and effective clusters
+    assert (res["period_rank"] == (fd > 0).astype(int)).all()
+    assert (res["G_effective_pair"] == fd).all()
+    for c in ("pair", "origin", "dest", "twoway", "dyadic"):
+        assert (res[f"G_effective_{c}"] <= res[f"G_{c}"]).all(), c
+    assert (res["G_effective_twoway"] == res[["G_effective_origin", "G_effective_dest"]].min(axis=1)).all()
 
 
 def test_output_carries_the_columns_of_fit_specs(book, ci_study):
@@ -197,7 +203,7 @@ def test_hand_made_panels_equal_pyfixest(n_periods):
     ms = [engine.Model("a", "y", ("x1", "x2")), engine.Model("b", "y", ("x2", "x1", "x_const")),
           engine.Model("c", "y", ("x_const", "x1")), engine.Model("d", "x2", ("x1",), sample="half")]
     res = engine.fit(df, ms, ("pair", "origin", "twoway"), samples={"half": ("half", 1)}).set_index("key")
-    assert res.loc["a", "n_singletons"] > 0
+    assert res.loc["a", "n_singletons"] > 0 and res.loc["a", "period_rank"] == n_periods - 1
     assert np.isnan(res.loc["c", "coef"]) and res.loc["b", "collinear"] == "x_const"
     failures = {}
     for m in ms:

@@ -1,6 +1,8 @@
-"""The model registry and its estimation: coverage of the published tables, agreement with direct
-pyfixest calls, recovery of known effects on a simulated panel, the clustered-SE convention
-(hand-computed CRV1), sample sizes implied by the design, and the deck's parenthesis reading."""
+"""The model registry and its estimation: coverage of the published tables, agreement with
+pyfixest (converged demeaner, every book model, to 1e-8), recovery of known effects on a simulated
+panel, the clustered-SE convention (hand-computed CRV1, two-way, dyadic), the identification rule,
+controls named, nothing lost, sample sizes implied by the design, and the deck's parenthesis
+reading."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 import pytest
+from pyfixest.demeaners import MapDemeaner
 
-from intercity import models, panel as panel_mod, params, pipeline, reference
+from intercity import engine, models, panel as panel_mod, params, pipeline, reference
 
 CONTROLS = [f"{c}_{s}" for s in ("i", "j") for c in ("edl", "ul", "fil", "hcl", "ftl", "gel")]
 #: The sample rules written out independently of models.SAMPLES.
@@ -88,87 +91,120 @@ def test_every_spec_is_estimated_once(ci_results, ci_study, ci_params):
     assert ci_results.loc[dyadic_ok, ["se_dyadic", "p_dyadic"]].notna().all().all()
 
 
-# ----------------------------------------------------------------------------- direct pyfixest
+# ----------------------------------------------------------------------------- pyfixest, the reference
 
-def test_registry_results_equal_direct_pyfixest_calls(ci_results, ci_study, ci_params):
-    """Every spec (published, tiers, synergy), one plain ``pf.feols`` call each: same coefficient
-    and N as the grouped fits, and, re-computing the variance on that fit with ``Feols.vcov`` for
-    each clustering (pair, origin, two-way) under models.SSC, the same standard error and p."""
-    pan = ci_study.panel
-    ours = ci_results.set_index("key")
-    checked = 0
-    for s in all_specs(pan, ci_params):
-        mask = SAMPLE_RULES[s.sample](pan) & ((pan["tier"] == s.tier).to_numpy() if s.tier else True)
-        dep = f"{s.dependent}_i" if s.dependent.startswith("factor_") else s.dependent
-        rhs = list(s.regressors) + (CONTROLS if s.controls else [])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = pf.feols(f"{dep} ~ {' + '.join(rhs)} | pair_id + period", pan.loc[mask],
-                           vcov={"CRV1": "pair_id"}, ssc=models.SSC, fixef_rm="none")
-        row, reg = ours.loc[s.key], s.regressors[0]
-        assert row["nobs"] == fit._N == mask.sum(), s.key
-        if not row["identified"]:
-            assert np.isnan(row["coef"]) and np.isnan(row["se"]), s.key
-            continue
-        assert row["coef"] == pytest.approx(fit.coef()[reg], rel=1e-9, abs=1e-12), s.key
-        for c, v in (("pair", "pair_id"), ("origin", "origin"), ("twoway", "origin+dest")):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fit.vcov({"CRV1": v})
-                se, p = fit.se()[reg], fit.pvalue()[reg]
-            assert row[f"se_{c}"] == pytest.approx(se, rel=1e-8), (s.key, c)
-            assert row[f"p_{c}"] == pytest.approx(p, rel=1e-6, abs=1e-12), (s.key, c)
-            assert row[f"g_{c}"] == min(fit._G), (s.key, c)
-            checked += 1
-    assert checked >= 3 * 60
+#: pyfixest's own demeaner run to convergence: at its default tolerance (1e-6) the demeaning leaves
+#: relative errors up to a few 1e-6 in the SEs of this panel, too coarse for a 1e-8 comparison.
+TIGHT = MapDemeaner(fixef_tol=1e-12, fixef_maxiter=100_000)
+PF_VCOV = {"pair": {"CRV1": "pair_id"}, "origin": {"CRV1": "origin"}, "twoway": {"CRV1": "origin+dest"}}
 
 
-def test_dyadic_variance_equals_the_double_sum():
-    """cluster_vcov's dyadic meat (sum over cities minus sum over unordered dyads) equals the
-    O(N^2) double sum over pairs of rows whose pairs share a city in any role, on the same scores."""
-    pan = simulated_panel(7, seed=8)
-    data = pan.loc[pan["connectivity_I"] > 1.2]  # some singletons, some cities rarer than others
+def _feols(fml: str, data: pd.DataFrame, vcov: dict | str = "iid"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = pf.feols("y0 ~ connectivity_HSR + connectivity_I | pair_id + period", data, fixef_rm="none")
-    sd = models.SampleDesign(data)
-    k_ssc = len(fit._coefnames) + sd.n_period_levels
-    v, g = models.cluster_vcov(fit._scores, fit._bread, sd, "dyadic", k_ssc)
-    o, d = data["origin"].to_numpy(), data["dest"].to_numpy()
-    share = ((o[:, None] == o[None, :]) | (o[:, None] == d[None, :]) | (d[:, None] == o[None, :])
-             | (d[:, None] == d[None, :]))
-    meat = fit._scores.T @ share.astype(float) @ fit._scores
-    n = len(data)
-    assert g == len(set(o) | set(d))
-    np.testing.assert_allclose(v, g / (g - 1) * (n - 1) / (n - k_ssc) * fit._bread @ meat @ fit._bread, rtol=1e-10)
+        return pf.feols(fml, data, vcov=vcov, ssc=engine.SSC, fixef_rm="none", demeaner=TIGHT)
 
 
-def test_dyadic_se_agrees_with_the_engine(ci_results, ci_study, ci_params):
-    """Same convention as :func:`intercity.engine.fit` (factor with G = cities, t with G - 1 df) on
-    every identified model of the ci book. Not to 1e-8: pyfixest's demeaner stops at its default
-    tolerance (1e-6), which leaves up to a few 1e-5 (relative) in the gradient halves' SEs, while
-    the engine is exact (its own tests compare it with a converged pyfixest)."""
-    from intercity import engine
+def _dyadic_meat(scores: np.ndarray, origin: np.ndarray, dest: np.ndarray) -> np.ndarray:
+    """sum over every (i, j) whose pairs share a city in any role of s_i s_j': the O(N^2)
+    definition (Fafchamps and Gubert 2007; Aronow, Samii and Assenova 2015)."""
+    share = ((origin[:, None] == origin[None, :]) | (origin[:, None] == dest[None, :])
+             | (dest[:, None] == origin[None, :]) | (dest[:, None] == dest[None, :]))
+    return scores.T @ (share.astype(float) @ scores)
 
-    specs = all_specs(ci_study.panel, ci_params)
-    ref = engine.fit(ci_study.panel, specs, ("dyadic",), samples=models.SAMPLES).set_index("key")
+
+def test_every_book_model_equals_converged_pyfixest(ci_results, ci_study, ci_params):
+    """``fit_specs`` (the book's estimates, through the engine) on every spec of the ci book against
+    one plain ``pf.feols`` per spec with a converged demeaner, the samples written out
+    independently: same N, R2, controls kept, coefficient to 1e-8, and the SE under pair, origin
+    and two-way clustering (pyfixest's ``Feols.vcov`` on that fit) to 1e-8, with their p and G; the
+    dyadic SE to 1e-8 against the O(N^2) double sum over pyfixest's scores. Not-identified models
+    are checked against pyfixest too: an exact fit (residuals zero, df_resid = 0) or a regressor
+    pyfixest drops. The comparison covers singleton pairs (gradient halves), a saturated tier and
+    two-way clustering: the end asserts that it did."""
+    pan = ci_study.panel
     ours = ci_results.set_index("key")
-    ok = ours["se_dyadic"].notna()
-    assert ok.sum() >= 80
-    np.testing.assert_allclose(ours.loc[ok, "se_dyadic"], ref.loc[ok[ok].index, "se_dyadic"], rtol=2e-4)
-    assert (ours.loc[ok, "g_dyadic"] == ref.loc[ok[ok].index, "G_dyadic"]).all()
+    leave_out = panel_mod.controls_left_out(ci_study.data)
+    controls = [c for c in CONTROLS if c.rsplit("_", 1)[0] not in leave_out]
+    seen = {"singletons": 0, "saturated": 0, "dropped_regressor": 0, "se": 0, "twoway": 0, "dyadic": 0}
+    failures: dict[str, list[str]] = {}
+    for s in all_specs(pan, ci_params):
+        mask = SAMPLE_RULES[s.sample](pan) & ((pan["tier"] == s.tier).to_numpy() if s.tier else True)
+        data = pan.loc[mask]
+        dep = f"{s.dependent}_i" if s.dependent.startswith("factor_") else s.dependent
+        fit = _feols(f"{dep} ~ {' + '.join(list(s.regressors) + (controls if s.controls else []))} | pair_id + period",
+                     data, PF_VCOV["pair"])
+        row, reg, bad = ours.loc[s.key], s.regressors[0], []
+        kept = [str(c) for c in fit._coefnames]
+        n_pairs, n_periods = data["pair_id"].nunique(), data["period"].nunique()
+        df_resid = fit._N - n_pairs - (n_periods - 1) - len(kept)
+        seen["singletons"] += int((data.groupby("pair_id").size() == 1).any())
+        if (row["nobs"], row["n_pairs"], row["df_resid"]) != (fit._N, n_pairs, df_resid):
+            bad.append(f"nobs, pairs, df_resid {(row['nobs'], row['n_pairs'], row['df_resid'])} != "
+                       f"{(fit._N, n_pairs, df_resid)}")
+        if [c for c in kept if c in CONTROLS] != (row["controls_in"].split(";") if row["controls_in"] else []):
+            bad.append(f"controls kept by pyfixest {kept} != controls_in {row['controls_in']}")
+        for name in ("r2", "r2_within"):
+            if row[name] != pytest.approx(getattr(fit, f"_{name}"), rel=1e-8, abs=1e-10):
+                bad.append(f"{name} {row[name]} != {getattr(fit, f'_{name}')}")
+        if reg not in kept:
+            seen["dropped_regressor"] += 1
+            if row["identified"] or not row["note"].startswith(f"not identified: {reg}"):
+                bad.append(f"pyfixest drops {reg}; ours: identified={row['identified']}, note={row['note']!r}")
+        elif df_resid == 0:
+            seen["saturated"] += 1
+            if np.abs(fit._u_hat).max() > 1e-6 * np.abs(fit._Y).max():
+                bad.append("df_resid = 0 but pyfixest's residuals are not zero")
+            if row["identified"] or row["note"] != models.NO_DF or not np.isnan(row["coef"]):
+                bad.append(f"saturated fit reported: identified={row['identified']}, note={row['note']!r}")
+        elif not row["identified"]:
+            bad.append(f"not identified although pyfixest estimates it: {row['note']!r}")
+        else:
+            if row["coef"] != pytest.approx(fit.coef()[reg], rel=1e-8):
+                bad.append(f"coef {row['coef']} != {fit.coef()[reg]}")
+            j = kept.index(reg)
+            for c in ("pair", "origin", "twoway"):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit.vcov(PF_VCOV[c])
+                    se, p = fit.se()[reg], fit.pvalue()[reg]
+                if row[f"g_{c}"] != min(fit._G):
+                    bad.append(f"g_{c} {row[f'g_{c}']} != {min(fit._G)}")
+                if np.isnan(row[f"se_{c}"]):  # left out by the rule G - 1 >= K: the note says so
+                    if f"{c}-clustered" not in row["note"]:
+                        bad.append(f"se_{c} missing without a note")
+                    continue
+                seen["se"] += 1
+                seen["twoway"] += c == "twoway"
+                if row[f"se_{c}"] != pytest.approx(se, rel=1e-8):
+                    bad.append(f"se_{c} {row[f'se_{c}']} != {se}")
+                if row[f"p_{c}"] != pytest.approx(p, rel=1e-6, abs=1e-12):
+                    bad.append(f"p_{c} {row[f'p_{c}']} != {p}")
+            N, G, K = fit._N, len(set(data["origin"]) | set(data["dest"])), len(kept) + n_periods
+            meat = _dyadic_meat(fit._scores, data["origin"].to_numpy(), data["dest"].to_numpy())
+            v = G / (G - 1) * (N - 1) / (N - K) * (fit._bread @ meat @ fit._bread)[j, j]
+            if not np.isnan(row["se_dyadic"]):
+                seen["dyadic"] += 1
+                if row["se_dyadic"] != pytest.approx(np.sqrt(v), rel=1e-8):
+                    bad.append(f"se_dyadic {row['se_dyadic']} != {np.sqrt(v)} (double sum)")
+        if bad:
+            failures[s.key] = bad
+    assert not failures, failures
+    # what the comparison must have covered
+    assert seen["singletons"] >= 40 and seen["saturated"] >= 1 and seen["dropped_regressor"] >= 1, seen
+    assert seen["twoway"] >= 60 and seen["dyadic"] >= 60 and seen["se"] >= 180, seen
 
 
 def test_variance_recomputed_on_a_fit_equals_a_fresh_fit(ci_study):
     """pyfixest's ``Feols.vcov`` re-computes the variance on an existing fit exactly: the same as
-    fitting again with that clustering (so one fit per model serves every clustering)."""
+    fitting again with that clustering (so the reference above may re-use one fit per model)."""
     data = models.sample_rows(ci_study.panel, "less_developed")
     fml = f"factor_tech_i ~ connectivity_I + {' + '.join(CONTROLS)} | pair_id + period"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = pf.feols(fml, data, vcov={"CRV1": "pair_id"}, ssc=models.SSC, fixef_rm="none")
+        fit = pf.feols(fml, data, vcov={"CRV1": "pair_id"}, ssc=engine.SSC, fixef_rm="none")
         for v in ("origin", "origin+dest", "pair_id"):
-            fresh = pf.feols(fml, data, vcov={"CRV1": v}, ssc=models.SSC, fixef_rm="none")
+            fresh = pf.feols(fml, data, vcov={"CRV1": v}, ssc=engine.SSC, fixef_rm="none")
             fit.vcov({"CRV1": v})
             np.testing.assert_allclose(fit._vcov, fresh._vcov, rtol=1e-12, atol=0)
 
@@ -258,7 +294,7 @@ def hand_crv1(pan: pd.DataFrame, y: str, xs: list[str], cluster: str) -> tuple[n
 
 def test_clustered_se_convention_matches_hand_computed_crv1():
     """V = G/(G-1) (N-1)/(N-K) CRV0 with K = regressors + (periods - 1) + 1: pair effects nested in
-    the clusters are not counted (models.SSC, as reghdfe / fixest)."""
+    the clusters are not counted (engine.SSC, as reghdfe / fixest)."""
     pan = simulated_panel(9, seed=3)
     xs = ["connectivity_HSR", "connectivity_I"] + CONTROLS
     coef, v0, g = hand_crv1(pan, "y0", xs, "pair_id")
@@ -267,7 +303,7 @@ def test_clustered_se_convention_matches_hand_computed_crv1():
     for j, reg in enumerate(xs[:2]):
         assert res.loc[reg, "coef"] == pytest.approx(coef[j], rel=1e-9)
         assert res.loc[reg, "se"] == pytest.approx(np.sqrt(v0[j] * g / (g - 1) * (n - 1) / (n - k)), rel=1e-9)
-    assert models.SSC == pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True, G_df="min")
+    assert engine.SSC == pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True, G_df="min")
     # the areg-style alternative counts every pair effect: larger by sqrt((N-K)/(N-K-G+1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -410,7 +446,7 @@ def test_identification_rule_on_small_panels():
 def test_hand_computed_twoway_se():
     """Two-way clustering re-derived with explicit dummies: V = c (B M_origin B + B M_dest B -
     B M_pair B) with c = G/(G-1) (N-1)/(N-K), G = min(origins, destinations) (Cameron, Gelbach
-    and Miller 2011; models.SSC)."""
+    and Miller 2011; engine.SSC)."""
     pan = simulated_panel(20, seed=4)
     xs = ["connectivity_HSR", "connectivity_I"] + CONTROLS
     _, v_o, g_o = hand_crv1(pan, "y0", xs, "origin")
@@ -509,9 +545,7 @@ def test_constant_and_imputed_controls_are_left_out_and_named(ci_study):
     assert set(out) == {"hcl_i", "gel_i", "hcl_j", "gel_j"} and out["hcl_j"] == leave_out["hcl"]
     kept = ["edl_i", "ul_i", "fil_i", "ftl_i", "edl_j", "ul_j", "fil_j", "ftl_j"]
     data_rows = models.sample_rows(ci_study.panel, "up_gradient")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = pf.feols(f"IT ~ connectivity_HSR + {' + '.join(kept)} | pair_id + period", data_rows, fixef_rm="none")
+    fit = _feols(f"IT ~ connectivity_HSR + {' + '.join(kept)} | pair_id + period", data_rows)
     assert row["coef"] == pytest.approx(fit.coef()["connectivity_HSR"], rel=1e-9)
 
 
@@ -528,14 +562,33 @@ def test_control_without_within_pair_variation_is_named_not_dropped_silently(ci_
 
 # ----------------------------------------------------------------------------- nothing lost
 
-def test_rows_pyfixest_would_drop_unrecorded_raise(ci_study):
-    """A row without a pair id would be dropped inside pyfixest; the N check names the model."""
+def test_row_without_a_pair_id_is_named_not_dropped(ci_study):
+    """A row without a pair id cannot be placed in a pair effect; rather than dropping it (pyfixest
+    would, unrecorded), the estimation stops with one line naming the column and the row."""
     pan = ci_study.panel.copy()
     pan["pair_id"] = pan["pair_id"].astype(float)
     pan.loc[pan.index[3], "pair_id"] = np.nan
     spec = [s for s in models.published_specs() if s.key == "baseline_direction:1"]
-    with pytest.raises(RuntimeError, match=r"model baseline_direction:1: pyfixest used 3279 of the 3280 rows"):
+    with pytest.raises(ValueError, match=r"panel column 'pair_id' is missing in row 3"):
         models.fit_specs(pan, spec)
+
+
+def test_rows_the_estimator_would_drop_unrecorded_raise(ci_study, monkeypatch):
+    """The N check: if the estimator reports another number of rows than fit_specs gave it (here an
+    estimator that loses one), RuntimeError names the model instead of printing a wrong N."""
+    from intercity import engine as engine_mod
+
+    real = engine_mod.fit
+
+    def losing(*args, **kwargs):
+        out = real(*args, **kwargs)
+        out.loc[0, "nobs"] -= 1
+        return out
+
+    monkeypatch.setattr(engine_mod, "fit", losing)
+    spec = [s for s in models.published_specs() if s.key == "baseline_direction:1"]
+    with pytest.raises(RuntimeError, match=r"model baseline_direction:1: the estimator used 3279 of the 3280 rows"):
+        models.fit_specs(ci_study.panel, spec)
 
 
 # ----------------------------------------------------------------------------- the contract

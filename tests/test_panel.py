@@ -74,8 +74,8 @@ def _with_city_year(study, city: str, **values):
 def test_zero_fixed_assets_go_to_the_ledger_and_every_model_counts_the_rows(ci_study, ci_params):
     """A city with fixed assets of 0 (the log of which is undefined): its factors that use fixed
     assets are missing (NaN, never -inf), the ledger names the city, period, variable and value,
-    and every model of those outcomes reports the rows it lost; pyfixest's N equals the rows the
-    model was given."""
+    and every model of those outcomes reports the rows it lost; the estimator's N equals the rows
+    the model was given."""
     from intercity import models
 
     city = ci_study.data.city_ids[3]

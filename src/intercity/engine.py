@@ -83,27 +83,31 @@ two-way SE printed beside it; the two are then on the same footing. The plain su
 and Aronow-Samii-Assenova is c = 1; ``ssc_dyadic`` reports c, so either can be recovered.
 Like two-way, M_dyadic need not be positive semi-definite; a negative variance gives NaN.
 
-Agreement with pyfixest (tests/test_engine.py, benchmarks/engine.py): every book model at ci scale
-equals pyfixest 0.60 with its demeaner converged (``MapDemeaner(fixef_tol=1e-12)``) to 1e-8 relative
-in coefficient and SE (measured: 3e-11 and 4e-12) under pair, origin, destination and two-way
-clustering. pyfixest's default demeaner tolerance (1e-6) leaves its own SEs off by up to a few 1e-6
+Agreement with pyfixest (tests/test_engine.py, tests/test_models.py, benchmarks/engine.py): every
+book model at ci scale equals pyfixest 0.60 with its demeaner converged
+(``MapDemeaner(fixef_tol=1e-12)``) to 1e-8 relative in coefficient and SE (measured: 3e-11 and
+4e-12) under pair, origin, destination and two-way clustering. pyfixest's default demeaner tolerance (1e-6) leaves its own SEs off by up to a few 1e-6
 (relative) on this panel, so its default is not a 1e-8 yardstick. Saturated fits (df_resid = 0)
 have residuals that are exactly zero; their SEs, in both, are rounding noise around 0.
 
 Output of :func:`fit` (wide: one row per model)
 -------------------------------------------------
-The columns of ``models.fit_specs`` (key, table, column, sample, tier, dependent, regressor,
-controls, nobs, r2, r2_within, cluster, coef, se, t, p, stars, ci90_low/high, ci95_low/high, note),
-where the headline inference (se ... ci95_high) is that of the FIRST clustering asked for and
-``cluster`` names it; then, for every clustering c asked for: ``se_c, t_c, p_c, stars_c,
-ci90_low_c, ci90_high_c, ci95_low_c, ci95_high_c, G_c`` (clusters, two-way: the min), ``df_t_c``,
-``ssc_c`` (the factor c) and ``note_c``. Identification columns: ``n_regressors`` (asked),
-``rank`` (identified regressors), ``collinear`` (the dropped ones), ``nobs_effective`` (rows of
-pairs seen in two or more periods), ``n_pairs``, ``n_singletons``, ``df_resid`` = nobs_effective -
-(pair and period effects' rank) - rank (two periods: FD observations - 1 - rank), and
-``n_nonfinite`` (rows of the sample left out because a column of this model is NaN or infinite,
-as pyfixest drops them), ``dependent_column`` and ``controls_entered`` (the panel columns used).
-The caller decides what a saturated fit (df_resid <= 0 or tiny) means.
+key, table, column, sample, tier, dependent, regressor, controls ("yes"/"no"), nobs, r2,
+r2_within, cluster, coef, then the headline inference se, t, p, stars, ci90_low/high,
+ci95_low/high (that of the FIRST clustering asked for, which ``cluster`` names); for every
+clustering c asked for: ``se_c, t_c, p_c, stars_c, ci90_low_c, ci90_high_c, ci95_low_c,
+ci95_high_c, G_c`` (clusters among the sample's rows, two-way: the min), ``G_effective_c`` (the
+same count over the rows of pairs seen in two or more periods, the only rows with a non-zero score),
+``df_t_c``, ``ssc_c`` (the factor c) and ``note_c``. Identification columns: ``n_regressors``
+(asked), ``rank`` (identified regressors), ``collinear`` (the dropped ones, ", "-joined),
+``nobs_effective`` (rows of pairs seen in two or more periods), ``n_pairs``, ``n_singletons``,
+``df_resid`` = nobs_effective - (pair and period effects' rank) - rank (two periods: FD
+observations - 1 - rank), ``period_rank`` (rank of the period effects once the pair effects are
+in: 1 with two periods and a pair seen in both), and ``n_nonfinite`` (rows of the sample left out
+because a column of this model is NaN or infinite, as pyfixest drops them), ``dependent_column``
+and ``controls_entered`` (the panel columns used).
+The caller decides what a saturated fit (df_resid <= 0 or tiny) means: :func:`intercity.models.fit_specs`
+applies the book's identification rule and names controls and lost rows around this output.
 """
 
 from __future__ import annotations
@@ -119,13 +123,17 @@ from scipy.special import stdtr, stdtrit  # Student t cdf and quantile (what sci
 
 #: Clusterings the engine computes (``twoway`` = origin + destination city, Cameron-Gelbach-Miller).
 CLUSTERINGS: tuple[str, ...] = ("pair", "origin", "dest", "twoway", "dyadic")
+#: The small-sample convention of every CRV1 variance above, as the arguments of pyfixest's
+#: ``pf.ssc`` that reproduce it (Stata reghdfe, R fixest): pass ``ssc=SSC`` to ``pyfixest.feols``
+#: to compare (tests/test_engine.py, tests/test_models.py).
+SSC: dict = {"k_adj": True, "k_fixef": "nonnested", "G_adj": True, "G_df": "min"}
 #: pyfixest ``feols``'s default ``collin_tol``: absolute threshold on the Cholesky pivots of X~'X~.
 COLLIN_TOL = 1e-9
 #: Tolerance of pyfixest's alternating-projections demeaner (more than two periods only); tighter
 #: than pyfixest's default 1e-6 so that the engine is exact to well below 1e-8.
 DEMEAN_TOL = 1e-10
 
-SampleRule = None | tuple[str, object] | Callable[[pd.DataFrame], np.ndarray]
+SampleRule = None | tuple[str, object] | np.ndarray | Callable[[pd.DataFrame], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -257,6 +265,11 @@ def _sample_mask(p: _Panel, sample: str, tier: str, samples: Mapping[str, Sample
             mask = np.ones(p.n, bool)
         elif callable(rule):
             mask = np.asarray(rule(p.frame), bool).copy()
+        elif isinstance(rule, np.ndarray):
+            if rule.dtype != bool or rule.shape != (p.n,):
+                raise ValueError(f"sample {sample!r}: a mask rule must be a boolean array of one value per "
+                                 f"panel row ({p.n}), not {rule.dtype} of shape {rule.shape}")
+            mask = rule.copy()
         else:
             mask = (p.frame[rule[0]] == rule[1]).to_numpy(copy=True)
     if tier:
@@ -311,6 +324,7 @@ class _Group:
     n_periods: int
     nobs_effective: int
     fe_rank: int
+    period_rank: int            # rank of the period effects once the pair effects are in
     # per clustering: (list of indicator matrices with signs, G for the factor, K-adjustment terms)
     clusters: dict[str, dict] = field(default_factory=dict)
 
@@ -336,6 +350,7 @@ def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
         W = D / np.sqrt(2.0)
         work = b  # one working observation per pair, carrying the pair's identifiers
         nobs_eff, fe_rank = 2 * len(b), (len(b) + 1 if len(b) else 0)
+        period_rank = 1 if len(b) else 0
     else:
         from pyfixest.core.demean import demean  # pyfixest's MAP demeaner (import is slow: lazy)
         flist = np.column_stack([_compress(pair_r, p.n_pairs)[0],
@@ -351,10 +366,12 @@ def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
         work = rows[eff]
         nobs_eff = int(eff.sum())
         fe_rank = _fe_rank(p.pair[work], p.n_pairs, p.period[work], p.n_periods)
+        period_rank = fe_rank - _nunique(p.pair[work], p.n_pairs)
     W = np.asfortranarray(W)  # columns contiguous: models gather column subsets
     C = W.T @ W
     g = _Group(cols=cols, index={c: j for j, c in enumerate(cols)}, W=W, C=C, ssy=ssy, N=N,
-               n_pairs=n_pairs, n_periods=n_periods, nobs_effective=nobs_eff, fe_rank=fe_rank)
+               n_pairs=n_pairs, n_periods=n_periods, nobs_effective=nobs_eff, fe_rank=fe_rank,
+               period_rank=period_rank)
     # clusters: the variables of each clustering over the sample's rows, and over working obs
     var_rows = {"pair": p.pair[rows], "origin": p.origin[rows], "dest": p.dest[rows],
                 "inter": p.inter[rows]}
@@ -380,8 +397,10 @@ def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
         n_nested = sum(nested)
         if c == "dyadic":
             G = _nunique(np.concatenate([p.origin[rows], p.dest[rows]]), p.n_cities)
+            G_eff = _nunique(np.concatenate([p.origin[work], p.dest[work]]), p.n_cities)
         else:
             G = min(_nunique(var_rows[v], p.size[v]) for v in variables)
+            G_eff = min(_nunique(var_work[v], p.size[v]) for v in variables) if n_w else 0
         if c == "twoway":
             terms = [(indicator("origin"), 1.0), (indicator("dest"), 1.0), (indicator("inter"), -1.0)]
         elif c == "dyadic":
@@ -389,7 +408,7 @@ def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
                      (_dyad_indicator(p.origin[work], p.dest[work], p.n_cities), -1.0)]
         else:
             terms = [(indicator(variables[0]), 1.0)]
-        g.clusters[c] = {"terms": terms, "G": G, "fe_adj": -k_nested + n_nested}
+        g.clusters[c] = {"terms": terms, "G": G, "G_effective": G_eff, "fe_adj": -k_nested + n_nested}
     return g
 
 
@@ -445,7 +464,8 @@ def _fit_batch(g: _Group, xcols: tuple[str, ...], ycols: list[str], clusterings:
     reported = bool(not drop[0])
     base = dict(n_regressors=len(xcols), rank=k, collinear=", ".join(c for c, d in zip(xcols, drop) if d),
                 nobs=g.N, nobs_effective=g.nobs_effective, n_pairs=g.n_pairs,
-                df_resid=g.nobs_effective - g.fe_rank - k, reported_identified=reported)
+                df_resid=g.nobs_effective - g.fe_rank - k, period_rank=g.period_rank,
+                reported_identified=reported)
     m = len(yi)
     if k:
         Cxx = g.C[np.ix_(xk, xk)]
@@ -488,7 +508,7 @@ def _fit_batch(g: _Group, xcols: tuple[str, ...], ycols: list[str], clusterings:
             if reported and np.isfinite(v) and v < 0:
                 note = f"negative {c} variance estimate: no standard error"
             row[c] = dict(se=float(np.sqrt(v)) if np.isfinite(v) and v >= 0 else nan,
-                          G=G, df_t=G - 1, ssc=ssc, note=note)
+                          G=G, G_effective=cl["G_effective"], df_t=G - 1, ssc=ssc, note=note)
         out.append(row)
     return out
 
@@ -530,7 +550,8 @@ def fit(panel: pd.DataFrame, specs: Iterable, clusters: Iterable[str] = ("pair",
     clusters : clusterings, any of :data:`CLUSTERINGS`; the first is the headline (``se``, ``p``,
         ... and the ``cluster`` column), every one gets its ``se_<c>``, ``p_<c>``, ... columns.
     samples : sample name -> rule: None (every row), ``(column, value)`` (rows where column ==
-        value; the format of ``models.SAMPLES``) or a callable ``panel -> bool array``. ``"all"``
+        value; the format of ``models.SAMPLES``), a boolean array (one value per panel row) or a
+        callable ``panel -> bool array``. ``"all"``
         needs no rule. A non-empty ``tier`` further keeps the rows whose ``tier`` column equals it.
     demean_tol : tolerance of pyfixest's demeaner, used only with more than two periods.
 
@@ -596,22 +617,22 @@ def _tidy(m: Model, r: dict, clusters: tuple[str, ...], n_nonfinite: int, n_sing
     row.update(dependent_column=m.dependent, controls_entered=", ".join(m.controls),
                n_regressors=r["n_regressors"], rank=r["rank"], collinear=r["collinear"],
                nobs_effective=r["nobs_effective"], n_pairs=r["n_pairs"], n_singletons=n_single,
-               df_resid=r["df_resid"], n_nonfinite=n_nonfinite)
+               df_resid=r["df_resid"], period_rank=r["period_rank"], n_nonfinite=n_nonfinite)
     for c in clusters:
-        for k in ("se", "G", "df_t", "ssc", "note"):
+        for k in ("se", "G", "G_effective", "df_t", "ssc", "note"):
             row[f"{k}_{c}"] = r[c][k]
     return row
 
 
 def _assemble(rows: list[dict], clusters: tuple[str, ...]) -> pd.DataFrame:
     """The output frame: identification and fit columns, per-clustering inference, and the
-    headline columns (the first clustering's) in the layout of ``models.fit_specs``."""
+    headline columns (the first clustering's), in the order the module docstring lists."""
     out = pd.DataFrame(rows)
     for c in clusters:
         _add_inference(out, c)
     head = pd.DataFrame({k: out[f"{k}_{clusters[0]}"] for k in _INFER})
     lead = ["key", "table", "column", "sample", "tier", "dependent", "regressor", "controls", "nobs",
             "r2", "r2_within", "cluster", "coef"]
-    per = [f"{k}_{c}" for c in clusters for k in (*_INFER, "G", "df_t", "ssc", "note")]
+    per = [f"{k}_{c}" for c in clusters for k in (*_INFER, "G", "G_effective", "df_t", "ssc", "note")]
     rest = [c for c in out.columns if c not in lead and c not in per]
     return pd.concat([out[lead], head, out[rest], out[per]], axis=1)
