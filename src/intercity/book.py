@@ -175,6 +175,7 @@ PARAMETER_MEANING = {
     "distance_tiers_km": "edges of the great-circle distance tiers (km)",
     "cluster": "headline standard errors: pair (as the study) or twoway (origin and destination city)",
     "money_unit": "unit of the transfer T before IT = sign(T) ln(1 + |T|)",
+    "hsr_measure": "how the public source counts the HSR lines serving both cities: full station lists or key stations",
     "name": "name of the parameter set (names the book, _build/<name>, and results/<name>)",
 }
 
