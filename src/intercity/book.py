@@ -41,8 +41,9 @@ from intercity import paths
 
 #: Key of the stamp in an executed notebook's metadata.
 STAMP_KEY = "intercity"
-#: Pages written by :func:`write_generated_pages` (docnames under ``book/``).
-GENERATED = ("parameters", "glossary", "table_index")
+#: Pages written by :func:`write_generated_pages` (docnames under ``book/``) and the table each shows.
+GENERATED_TABLES = {"parameters": "parameters", "glossary": "glossary", "table_index": "table-index"}
+GENERATED = tuple(GENERATED_TABLES)
 #: Folders beside the pages that are copied into the built book as they are.
 ASSET_DIRS = ("book/figures", "book/tables")
 #: Own-HTML size limits (bytes): every page, and pages drawing a map.
@@ -253,14 +254,13 @@ def generated_pages(st: dict, notebook_dir: Path | None = None) -> dict[str, tup
 
 def write_generated_pages(stage: Path, st: dict, notebook_dir: Path | None = None) -> list[Path]:
     """Write the generated pages (and their tables' CSVs) into ``stage/book``; returns the pages."""
+    from intercity import tables
+
     out = []
     for stem, (text, frame) in generated_pages(st, notebook_dir).items():
         page = Path(stage) / "book" / f"{stem}.md"
         _write_if_changed(page, text)
-        from intercity import tables
-
-        table_id = {"parameters": "parameters", "glossary": "glossary", "table_index": "table-index"}[stem]
-        _write_if_changed(Path(stage) / "book" / tables.csv_name(table_id), frame.to_csv(index=False))
+        _write_if_changed(Path(stage) / "book" / tables.csv_name(GENERATED_TABLES[stem]), frame.to_csv(index=False))
         out.append(page)
     return out
 
