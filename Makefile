@@ -10,9 +10,12 @@ export MKL_NUM_THREADS := 1
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
+PARAMS ?= params/default.yaml
+
 .PHONY: book test setup data notebooks html bench clean
 
-book: notebooks html ## full build: set-up, data, notebooks (params/default.yaml), HTML book
+book: data ## full build: set-up, data, every chapter on $(PARAMS), the HTML book in _build/<set>/html
+	$(PY) -m intercity build --params $(PARAMS)
 
 setup: $(STAMP)
 
@@ -22,16 +25,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-data: setup ## build (or reuse) the cached full-scale bundle and transfers
-	$(PY) -m intercity data prepare --params params/default.yaml
+data: setup ## build (or reuse) the cached bundle and transfers
+	$(PY) -m intercity data prepare --params $(PARAMS)
 
-notebooks: data
-	$(PY) -m intercity build --params params/default.yaml
+notebooks: data ## execute the chapters only (no HTML)
+	$(PY) -m intercity build --params $(PARAMS) --no-html
 
-html: setup
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+html: setup ## render the staged chapters of $(PARAMS) again (refused if they mix parameter sets)
+	$(PY) -m intercity html --params $(PARAMS)
 
-test: setup ## unit tests, nbval on ci-scale notebooks, ci-scale book build
+test: setup ## unit tests, the ci book (_build/ci) built, validated by nbval and opened in a browser
 	$(PY) -m pytest -q
 
 bench: setup ## timings of the stages, written as JSON to benchmarks/results/
@@ -40,4 +43,4 @@ bench: setup ## timings of the stages, written as JSON to benchmarks/results/
 	$(PY) benchmarks/models.py --params params/default.yaml --out benchmarks/results/models.json
 
 clean:
-	rm -rf _build book/*.ipynb book/figures results data/processed _static/plotly.min.js
+	rm -rf _build results data/processed book/*.ipynb book/figures _static/plotly.min.js

@@ -1,6 +1,7 @@
 """Shared fixtures: the ci parameter set and its study (built once per session, cached on disk),
-and the ci-scale book (notebooks executed into ``_build/ci``, then built to HTML), shared by
-tests/test_book.py and tests/test_browser.py so a session stages and builds it once."""
+and the ci book (every chapter executed on params/ci.yaml and rendered by the runner into
+``_build/ci``: stage/ and html/), shared by tests/test_book.py and tests/test_browser.py so a
+session builds it once."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from intercity import params, paths, pipeline, runner
+from intercity import book, params, paths, pipeline, runner
 from intercity.sources import fetch
 
 #: The public data mirror the tests read ($INTERCITY_DATA_MIRROR, else ../shared/data beside the
@@ -25,8 +23,8 @@ needs_mirror = pytest.mark.skipif(
     MIRROR is None and not os.environ.get("CI"),
     reason="public data mirror absent (set INTERCITY_DATA_MIRROR or run `python -m intercity data fetch`)")
 
-#: Where the ci-scale book is staged and built (git-ignored).
-STAGE = paths.PROJECT_ROOT / "_build" / "ci"
+#: Where the ci book is built (git-ignored): the runner's own folder for the set "ci".
+CI_BOOK = book.book_dir("ci")
 
 
 @pytest.fixture(scope="session")
@@ -40,21 +38,20 @@ def ci_study(ci_params, tmp_path_factory) -> pipeline.Study:
 
 
 @pytest.fixture(scope="session")
-def staged() -> Path:
-    """A copy of the book sources with the notebooks executed on params/ci.yaml."""
-    shutil.rmtree(STAGE, ignore_errors=True)
-    (STAGE / "book").mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy(paths.PROJECT_ROOT / name, STAGE / name)
-    for f in paths.BOOK_DIR.glob("*"):
-        if f.suffix in (".md", ".bib"):
-            shutil.copy(f, STAGE / "book" / f.name)
-    runner.build(paths.PARAMS_DIR / "ci.yaml", out_dir=STAGE / "book", log=lambda _m: None)
-    return STAGE
+def ci_book() -> Path:
+    """The ci book, built as a user builds it (``python -m intercity build --params params/ci.yaml``):
+    every chapter executed into ``_build/ci/stage``, rendered into ``_build/ci/html``."""
+    runner.build(paths.PARAMS_DIR / "ci.yaml", log=lambda _m: None)
+    return CI_BOOK
 
 
 @pytest.fixture(scope="session")
-def book_build(staged) -> subprocess.CompletedProcess:
-    """``jupyter-book build -W -n --keep-going`` of the staged book (HTML in ``_build/html``)."""
-    return subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(staged),
-                           "-W", "-n", "--keep-going"], capture_output=True, text=True, timeout=900)
+def staged(ci_book) -> Path:
+    """The ci book's stage (what Sphinx read: _toc.yml, book/ with the executed notebooks)."""
+    return ci_book / "stage"
+
+
+@pytest.fixture(scope="session")
+def html_root(ci_book) -> Path:
+    """The rendered ci book."""
+    return ci_book / "html"

@@ -293,11 +293,16 @@ def test_show_writes_alt_text_caption_with_source_and_a_static_copy(tmp_path, mo
     r = networks.destination_ranks(toy_transfers(), TOY)
     figures.show(figures.distance_rank_plot(networks.distance_by_rank(r)), "plot-distance-rank", _fake_study(),
                  static_dir=tmp_path / "figs")
-    html, md = shown[0].data, shown[1].data
+    assert len(shown) == 1  # one output: the figure, its print-only PNG and the link (no second copy)
+    html = shown[0].data
+    png = (tmp_path / "figs" / "plot-distance-rank.png").as_posix()
     assert (tmp_path / "figs" / "plot-distance-rank.png").is_file()
     assert 'id="plot-distance-rank"' in html and 'aria-label="Line chart' in html
     assert "<figcaption>" in html and "Data: SYNTHETIC data (synthetic bundle, parameter set toy, 4 cities)" in html
-    assert md.startswith("```{image}") and ":alt: Line chart" in md and "{download}" in md
+    # the PNG is one file: a lazy image (never fetched on screen, printed) and a link to the same file
+    assert f'<img class="intercity-static" src="{png}" alt="Line chart' in html and 'loading="lazy"' in html
+    assert f'<a href="{png}" download>' in html
+    assert html.count(png) == 2
     with pytest.raises(KeyError):
         figures.show(figures.histogram(pd.Series([1.0]), "h", "x"), "not-registered", _fake_study(),
                      static_dir=tmp_path)
@@ -333,7 +338,9 @@ def test_every_figure_of_the_notebooks_is_registered():
 def test_figure_index_finds_every_figure_cell():
     idx = figures.index()
     assert len(idx) == len(figures.FIGURES) and idx["code cell"].notna().all()
-    html = figures.index_html()
+    from intercity import report
+
+    html = report.table_html(idx, links={"figure": "{notebook}.html#{figure}"})  # as the index page shows it
     for f in figures.FIGURES:
         assert f'href="{f.notebook}.html#{f.id}"' in html
 
@@ -349,3 +356,28 @@ def test_connectivity_by_year_counts_served_pairs_and_mean_index():
     out = networks.connectivity_by_year(py).set_index("year")
     assert out.loc[2012, "hsr_pairs"] == 0 and out.loc[2013, "hsr_pairs"] == 2
     assert out.loc[2012, "mean_index"] == 2.0 and out.loc[2013, "mean_index"] == 4.0
+
+
+def test_histogram_is_binned_before_plotting():
+    """The page carries the bins, not the values (the measurement page embedded 159,612 values)."""
+    values = pd.Series(np.random.default_rng(1).normal(size=20_000))
+    fig = figures.histogram(values, "h", "x", bins=40)
+    (bar,) = fig.data
+    assert bar.type == "bar" and len(bar.x) == 40 and int(np.sum(bar.y)) == 20_000
+    assert len(fig.to_json()) < 20_000
+
+
+def test_static_png_keeps_a_wide_legend_and_slanted_ticks_inside(tmp_path):
+    """Legends wider than the plot and long tick labels are not clipped: every pixel column at
+    the image's left and right edges is background, so nothing runs off the canvas."""
+    import matplotlib.image as mpimg
+
+    fig = figures.tier_coefficients(pd.DataFrame({
+        "regressor": ["connectivity_HSR"] * 5 + ["connectivity_I"] * 5, "sample": ["down_gradient"] * 10,
+        "tier": ["0-200", "200-500", "500-1000", "1000-2000", "2000-4000"] * 2, "coef": np.arange(10.0),
+        "ci90_low": np.arange(10.0) - 1, "ci90_high": np.arange(10.0) + 1}),
+        ["0-200", "200-500", "500-1000", "1000-2000", "2000-4000"], "a title")
+    path = staticfig.save_png(fig, tmp_path / "t.png")
+    px = mpimg.imread(path)[..., :3]
+    for edge in (px[:, :3], px[:, -3:], px[:3, :], px[-3:, :]):
+        assert (edge > 0.95).all(), "a label or the legend touches the edge of the image"

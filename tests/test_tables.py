@@ -1,15 +1,20 @@
-"""The study-layout tables and what the build writes to results/: both clusterings' standard
-errors with p and stars, the controls that entered and those left out with the reason, the money
-unit in every table note."""
+"""The tables of the book: the study-layout tables and what the build writes to results/ (both
+clusterings' standard errors with p and stars, the controls that entered and those left out with
+the reason, the money unit in every table note); the table registry behind the tables index and
+the CSV downloads; the one number format; report.table's HTML and CSV."""
 
 from __future__ import annotations
 
 import copy
+import math
+import re
 
+import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
-from intercity import models, panel as panel_mod, runner, tables
+from intercity import formatting, models, panel as panel_mod, paths, report, runner, tables
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +70,106 @@ def test_results_models_csv_has_both_clusterings_and_the_controls(ci_study, tmp_
     assert cmp.loc[ok, ["se_pair", "p_pair", "se_twoway", "p_twoway"]].notna().all().all()
     assert (cmp.loc[ok & (cmp["controls"] == "yes"), "controls_in"].str.count(";") == 11).all()
     assert (cmp["money_unit"] == "10k yuan").all()
+
+
+def _code_cells(stem: str) -> list[str]:
+    nb = nbformat.read(paths.NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+# ----------------------------------------------------------------------------- the registry
+
+def test_every_registered_table_is_shown_under_its_id_in_its_notebook():
+    for t in tables.TABLES:
+        if t.generated:
+            continue
+        cell = tables.display_cell(t.id)
+        assert cell is not None, f"{t.id}: not displayed (quoted, in a report.table call) in {t.page}"
+        src = _code_cells(t.page)[cell - 1]
+        assert ("report.postbuild(" in src) == t.postbuild, t.id
+
+
+def test_every_table_call_of_the_notebooks_names_a_registered_id():
+    ids = set(tables.TABLE_BY_ID)
+    for f in sorted(paths.NOTEBOOK_DIR.glob("*.ipynb")):
+        for src in _code_cells(f.stem):
+            for call in re.finditer(r"report\.table\(", src):
+                depth, k = 1, call.end()
+                while depth:
+                    depth += {"(": 1, ")": -1}.get(src[k], 0)
+                    k += 1
+                args = src[call.end():k - 1]
+                m = re.search(r"\bid=(\"[^\"]+\"|'[^']+'|\w+)", args)
+                assert m, f"{f.name}: report.table without id= ({args[:60]}...)"
+                literal = m.group(1).strip("\"'")
+                if m.group(1)[0] in "\"'":
+                    assert literal in ids, f"{f.name}: table id {literal!r} is not registered"
+                    assert tables.spec(literal).page == f.stem, f"{literal} is registered to another page"
+                else:  # a loop variable: every quoted registered id in the cell belongs to this page
+                    quoted = set(re.findall(r"\"([\w-]+)\"", src)) & ids
+                    assert quoted and all(tables.spec(q).page == f.stem for q in quoted), f.name
+
+
+def test_the_index_lists_every_table_with_its_cell_function_and_csv():
+    idx = tables.index()
+    assert list(idx["table"]) == [t.id for t in tables.TABLES]
+    assert idx.loc[~idx["page"].isin(["table_index", "parameters", "glossary"]), "code cell"].notna().all()
+    assert (idx["CSV"] == "tables/" + idx["table"] + ".csv").all()
+    assert set(idx.loc[idx["kind"] == "results", "table"]) >= {"baseline_direction", "mechanism_tech", "synergy-tiers"}
+
+
+def test_report_table_writes_the_csv_and_links_it(tmp_path):
+    frame = pd.DataFrame({"variable": ["a<b", "c"], "coef": [0.1234567, -2e-6], "p": [0.0004, 0.2],
+                          "N": [148512, 3280], "year": [2012, 2015]})
+    out = report.table(frame, id="descriptive-stats", csv_dir=tmp_path / "tables").data
+    back = pd.read_csv(tmp_path / "tables" / "descriptive-stats.csv")
+    assert back["coef"].tolist() == pytest.approx(frame["coef"].tolist(), rel=1e-12)  # raw values
+    assert f'href="{(tmp_path / "tables" / "descriptive-stats.csv").as_posix()}" download' in out
+    assert 'id="descriptive-stats"' in out and "intercity-data" in out
+    assert "a&lt;b" in out and "&lt; 0.001" in out and "148,512" in out and ">2012<" in out
+    assert "0.123" in out and "-2.00e-06" in out and "0.000" not in out
+    with pytest.raises(KeyError, match="not-a-table"):
+        report.table(frame, id="not-a-table", csv_dir=tmp_path)
+
+
+def test_links_become_anchors_built_from_the_row():
+    frame = pd.DataFrame({"figure": ["map-a"], "notebook": ["01_x"]})
+    out = report.table_html(frame, links={"figure": "{notebook}.html#{figure}"})
+    assert '<a href="01_x.html#map-a">map-a</a>' in out
+
+
+def test_postbuild_placeholder_only_for_postbuild_tables():
+    assert "<!--postbuild:page-sizes-->" in report.postbuild("page-sizes").data
+    with pytest.raises(KeyError):
+        report.postbuild("descriptive-stats")
+
+
+# ----------------------------------------------------------------------------- number formats
+
+@pytest.mark.parametrize("p, text", [(0.0, "< 0.001"), (0.0004999, "< 0.001"), (0.001, "0.001"), (0.04213, "0.042"),
+                                     (1.0, "1.000"), (float("nan"), ""), (None, "")])
+def test_pvalue(p, text):
+    assert formatting.pvalue(p) == text
+
+
+@pytest.mark.parametrize("v, digits, text", [
+    (1234567.891, 3, "1,234,567.891"), (0.1234, 3, "0.123"), (-0.0, 3, "0.000"), (4.78e-4, 3, "4.78e-04"),
+    (-8.87e-06, 3, "-8.87e-06"), (0.0, 2, "0.00"), (float("nan"), 3, ""), (math.inf, 3, "inf"), (2.5, 0, "2")])
+def test_number(v, digits, text):
+    assert formatting.number(v, digits) == text
+
+
+@pytest.mark.parametrize("v, text", [(0.012345, "0.0123"), (123.456, "123"), (1.5e6, "1.50e+06"), (-3.2e-5, "-3.20e-05"),
+                                     (0.0, "0"), (12345.6, "12,346")])
+def test_significant(v, text):
+    assert formatting.significant(v, 3) == text
+
+
+def test_column_kinds_from_names_and_dtypes():
+    f = pd.DataFrame({"p": [0.5], "p_twoway": [0.01], "n": [3], "year": [2012], "x": [1.5], "s": ["a"],
+                      "ok": [True]})
+    kinds = {c: formatting.column_kind(c, f[c].dtype) for c in f.columns}
+    assert kinds == {"p": "p", "p_twoway": "p", "n": "count", "year": "plain", "x": "number", "s": "text",
+                     "ok": "text"}
+    shown = formatting.format_frame(pd.DataFrame({"seconds": [0.004], "N": [np.int64(148512)]}), 2)
+    assert shown.iloc[0].tolist() == ["4.0e-03", "148,512"]

@@ -1,5 +1,6 @@
-"""Command line: ``python -m intercity build --params FILE [--only NOTEBOOK] [--out DIR]``,
-``python -m intercity data prepare --params FILE``, ``python -m intercity data fetch`` and
+"""Command line: ``python -m intercity build --params FILE [--only NOTEBOOK] [--out DIR] [--no-html]``,
+``python -m intercity html --params FILE [--out DIR]``, ``python -m intercity data prepare --params FILE``,
+``python -m intercity data fetch`` and
 ``python -m intercity data fake-ceads --out DIR [--cities N] [--seed S] [--formats mat,xlsx]``."""
 
 from __future__ import annotations
@@ -14,10 +15,16 @@ from intercity import params as params_mod
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="intercity", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="execute the section notebooks into book/ with papermill")
+    b = sub.add_parser("build", help="execute the chapters of one parameter set and render its book "
+                                     "into _build/<set>/html (the set 'default' also in _build/html)")
     b.add_argument("--params", required=True, help="parameter file, e.g. params/default.yaml")
-    b.add_argument("--only", help="run one notebook (file name or stem, e.g. 03_baseline)")
-    b.add_argument("--out", help="folder for the executed notebooks (default: book/)")
+    b.add_argument("--only", help="run one notebook (file name or stem, e.g. 03_baseline); the HTML build "
+                                  "then renders the set's book, or stops if its chapters come from other sets")
+    b.add_argument("--out", help="the set's book folder (default: _build/<set>)")
+    b.add_argument("--no-html", action="store_true", help="execute the notebooks only (render later with `html`)")
+    h = sub.add_parser("html", help="render the staged chapters of one parameter set (refused if they mix sets)")
+    h.add_argument("--params", required=True, help="parameter file of the set")
+    h.add_argument("--out", help="the set's book folder (default: _build/<set>)")
     d = sub.add_parser("data", help="data steps")
     dsub = d.add_subparsers(dest="action", required=True)
     prep = dsub.add_parser("prepare", help="build (or reuse) the cached bundle and transfers")
@@ -81,7 +88,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "build":
         from intercity.runner import main_build
 
-        return main_build(args.params, args.only, args.out)
+        return main_build(args.params, args.only, args.out, html=not args.no_html)
+    if args.command == "html":
+        from intercity.runner import main_html
+
+        return main_html(args.params, args.out)
     if args.command == "data" and args.action == "prepare":
         from intercity import pipeline
 

@@ -42,7 +42,7 @@ BILLION = 1e5
 
 def _map_layout(fig: go.Figure, title: str, lat_mid: float = 35.0, height: int = 560) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0.01), template="plotly_white", height=height,
-                      margin=dict(l=50, r=20, t=50, b=20), legend=dict(orientation="h", y=-0.05, x=0.0),
+                      margin=dict(l=50, r=45, t=50, b=20), legend=dict(orientation="h", y=-0.05, x=0.0),
                       hoverlabel=dict(namelength=-1), modebar=dict(orientation="v"))
     fig.update_xaxes(ticksuffix="°E", showgrid=False, zeroline=False, range=list(LON_RANGE))
     fig.update_yaxes(ticksuffix="°N", showgrid=False, zeroline=False, range=list(LAT_RANGE),
@@ -243,9 +243,16 @@ def nearest_rank_plot(dist: pd.DataFrame) -> go.Figure:
 
 
 def histogram(values: pd.Series, title: str, xlabel: str, bins: int = 60) -> go.Figure:
-    """Histogram of a panel variable (counts of pair-periods)."""
-    fig = go.Figure(go.Histogram(x=values, nbinsx=bins, marker_color="#5d6d7e"))
-    fig.update_layout(title=title, template="plotly_white", height=380, bargap=0.02,
+    """Histogram of a panel variable (counts of pair-periods), binned here (numpy, ``bins`` equal
+    bins over the finite range) so the page carries ``bins`` bars, not every value."""
+    x = np.asarray(values, float)
+    x = x[np.isfinite(x)]
+    counts, edges = np.histogram(x, bins=bins)
+    mids, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    fig = go.Figure(go.Bar(x=mids, y=counts, width=widths, marker_color="#5d6d7e", name="pair-periods",
+                           customdata=np.column_stack([edges[:-1], edges[1:]]),
+                           hovertemplate="%{customdata[0]:.2f} to %{customdata[1]:.2f}: %{y:,} pair-periods<extra></extra>"))
+    fig.update_layout(title=title, template="plotly_white", height=380, bargap=0.02, showlegend=False,
                       xaxis_title=xlabel, yaxis_title="pair-periods")
     return fig
 
@@ -374,11 +381,6 @@ FIGURES: tuple[FigureSpec, ...] = (
 )
 FIGURE_BY_ID = {f.id: f for f in FIGURES}
 
-_STYLE = ("<style>.intercity-figure{margin:1em 0;max-width:100%;overflow:hidden}.intercity-figure figcaption{font-size:.9em;color:#444}"
-          "@media print{.intercity-interactive{display:none}}"
-          "@media screen{img.intercity-static{display:none}}</style>")
-
-
 def source_line(study) -> str:
     """"Data: ..." naming the bundle a figure was drawn from (source, parameter set, cities)."""
     from intercity.report import SOURCE_TEXT
@@ -390,9 +392,10 @@ def source_line(study) -> str:
 
 def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures", **fields) -> None:
     """Display a registered figure: interactive plotly (fixed div id), alt text, a caption naming
-    the data source, and a static PNG written to ``static_dir/<id>.png`` (relative to the
-    notebook; shown when the page is printed and linked for download)."""
-    from IPython.display import HTML, Markdown, display
+    the data source, and a static PNG written to ``static_dir/<id>.png`` (relative to the notebook,
+    i.e. beside the page in the built book). The PNG is one file, linked under the figure and shown
+    only in print (a lazy image hidden on screen, so a reader on screen never downloads it)."""
+    from IPython.display import HTML, display
 
     from intercity import report, staticfig
 
@@ -401,12 +404,15 @@ def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures",
         fields.setdefault("money_unit", study.params.money_unit)
     alt, title, caption = (spec.alt.format(**fields), spec.title.format(**fields), spec.caption.format(**fields))
     png = staticfig.save_png(fig, Path(static_dir) / f"{fig_id}.png").as_posix()
-    plot = report.figure(fig, fig_id).data
-    display(HTML(f'<figure class="intercity-figure">{_STYLE}<div class="intercity-interactive" role="img" '
-                 f'aria-label="{html.escape(alt)}">{plot}</div><figcaption><strong>{html.escape(title)}.</strong> '
-                 f'{html.escape(caption)} {html.escape(source_line(study))}</figcaption></figure>'))
-    display(Markdown(f"```{{image}} {png}\n:alt: {alt}\n:class: intercity-static\n:width: 100%\n```\n\n"
-                     f"<small>Static image: {{download}}`{fig_id}.png <{png}>`</small>"))
+    # on screen the caption carries the title: the plot drops its own (a long title is clipped on a phone)
+    interactive = go.Figure(fig).update_layout(title=None, margin=dict(t=30))
+    plot = report.figure(interactive, fig_id).data
+    display(HTML(f'<figure class="intercity-figure"><div class="intercity-interactive" role="img" '
+                 f'aria-label="{html.escape(alt)}">{plot}</div>'
+                 f'<img class="intercity-static" src="{html.escape(png)}" alt="{html.escape(alt)}" loading="lazy">'
+                 f'<figcaption><strong>{html.escape(title)}.</strong> {html.escape(caption)} '
+                 f'{html.escape(source_line(study))} <a href="{html.escape(png)}" download>Static image (PNG)</a>'
+                 "</figcaption></figure>"))
 
 
 def index(notebook_dir: Path | None = None) -> pd.DataFrame:
@@ -422,15 +428,3 @@ def index(notebook_dir: Path | None = None) -> pd.DataFrame:
                      "notebook": f.notebook, "code cell": cells[0] if cells else None,
                      "function": f"figures.{f.function}"})
     return pd.DataFrame(rows)
-
-
-def index_html(notebook_dir: Path | None = None) -> str:
-    """The figure index as an HTML table whose ids link to the figures in the book."""
-    body = "".join(
-        f'<tr><td style="white-space:nowrap"><a href="{r["notebook"]}.html#{r["figure"]}">{html.escape(r["figure"])}</a></td>'
-        f'<td>{html.escape(r["title"])}</td><td>{html.escape(r["notebook"])}</td>'
-        f'<td>{"" if pd.isna(r["code cell"]) else int(r["code cell"])}</td>'
-        f'<td><code>{html.escape(r["function"])}</code></td></tr>'
-        for r in index(notebook_dir).to_dict("records"))
-    return ('<table class="table intercity-table"><thead><tr><th>figure</th><th>title</th><th>notebook</th>'
-            f"<th>code cell</th><th>function</th></tr></thead><tbody>{body}</tbody></table>")

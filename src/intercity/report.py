@@ -6,14 +6,16 @@ glued from a computed result (myst-nb ``glue``), never typed.
 
 from __future__ import annotations
 
-from html import escape
+import html
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from intercity import reference, scorecard
+from intercity import formatting, reference, scorecard
+from intercity import tables as tables_mod
 
 SOURCE_TEXT = {
     "synthetic": ("SYNTHETIC data", "real city names and coordinates; every statistic, the HSR "
@@ -31,17 +33,35 @@ SOURCE_TEXT = {
 
 
 def source_banner(study) -> Markdown:
-    """A note naming the data source, scale and parameter set the page was built on."""
+    """A note naming the data source, scale and parameter set the page was built on, with a link
+    to the page listing every parameter of the set (``parameters.md``, written by
+    :mod:`intercity.book`) and the digest of the values (the stamp of every executed notebook)."""
+    from intercity import params as params_mod
+
     label, text = SOURCE_TEXT.get(study.source, (study.source, ""))
     p = study.params
     n = len(study.data.cities)
     md = (f"```{{admonition}} Built on {label}\n:class: {'warning' if study.source == 'synthetic' else 'note'}\n"
-          f"{text}\n\nParameter set `{p.name}`: {n} cities, {n * (n - 1):,} ordered pairs x "
+          f"{text}\n\nParameter set `{p.name}` (values digest `{params_mod.digest(p.to_dict())}`; "
+          f"[all parameters](parameters.md)): {n} cities, {n * (n - 1):,} ordered pairs x "
           f"{len(p.periods)} periods = {len(study.panel):,} panel rows; seed {p.seed}; "
           f"standard errors clustered by {'pair' if p.cluster == 'pair' else 'origin and destination'}."
           + (f"\n\n{study.data.meta['resolution']}." if study.data.meta.get("resolution") else "")
           + "\n```")
     return Markdown(md)
+
+
+def setup(namespace: dict) -> tuple:
+    """A chapter's set-up, its one line: the parameters papermill injected into ``namespace`` (the
+    notebook's ``globals()``), the :class:`intercity.pipeline.Study` they define, and the banner
+    (:func:`source_banner`) displayed. Returns ``(params, study)``; raises
+    :class:`intercity.params.ParamsError` (one line) on a bad parameter."""
+    from intercity import params as params_mod, pipeline
+
+    p = params_mod.from_namespace(namespace)
+    s = pipeline.study(p)
+    display(source_banner(s))
+    return p, s
 
 
 def glue(name: str, value: Any, fmt: str | None = None) -> None:
@@ -57,26 +77,82 @@ def glue_many(values: dict[str, Any], fmt: str | None = None) -> None:
         glue(k, v, fmt if isinstance(v, (float, np.floating)) else None)
 
 
-def _number(v: float, digits: int) -> str:
-    """Fixed decimals, or scientific notation for non-zero values too small to show that way."""
-    if pd.isna(v):
-        return ""
-    if v != 0 and abs(v) < 10 ** -digits:
-        return f"{v:.2e}"
-    return f"{v:,.{digits}f}"
+def table_html(frame: pd.DataFrame, digits: int = 3, caption: str | None = None, table_id: str | None = None,
+               kind: str = "data", kinds: dict[str, str] | None = None, links: dict[str, str] | None = None,
+               csv_href: str | None = None) -> str:
+    """A table as HTML in the book's one style: numbers formatted by :mod:`intercity.formatting`
+    (right-aligned), text escaped, no index, in a scrolling wrapper with the id ``table_id``.
+
+    ``links`` maps a column to a URL template over the row's raw values (``"{page}.html#{table}"``):
+    that column's cells become links. ``csv_href``: the table's CSV, linked under the table.
+    ``kind`` becomes the class ``intercity-<kind>`` (``results`` tables are held to the page width
+    by the browser test). ``kinds`` (see :func:`intercity.formatting.format_frame`) may also mark a
+    column "code": shown as it is, in monospace, breaking anywhere (hashes).
+    """
+    shown = formatting.format_frame(frame, digits, kinds)
+    numeric = {c for c in frame.columns
+               if (kinds or {}).get(c, formatting.column_kind(c, frame[c].dtype)) in ("number", "count", "p")
+               or str((kinds or {}).get(c, "")).startswith("sig")}
+    code = {c for c, k in (kinds or {}).items() if k == "code"}
+    links = links or {}
+    raw = frame.to_dict("records")
+    head = "".join(f'<th{_NUM if c in numeric else ""}>{html.escape(str(c))}</th>' for c in frame.columns)
+    body = []
+    for r_raw, r_shown in zip(raw, shown.to_dict("records")):
+        cells = []
+        for c in frame.columns:
+            v = r_shown[c]
+            text = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+            cell = html.escape(text)
+            if c in links and text:
+                href = links[c].format(**{k: ("" if pd.isna(x) else x) if not isinstance(x, str) else x
+                                          for k, x in r_raw.items()})
+                cell = f'<a href="{html.escape(href, quote=True)}">{cell}</a>'
+            cells.append(f'<td{_NUM if c in numeric else _CODE if c in code else ""}>{cell}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    ident = f' id="{html.escape(table_id)}"' if table_id else ""
+    csv = (f'<p class="intercity-table-links"><a href="{html.escape(csv_href)}" download>Download this table '
+           f'(CSV, {len(frame):,} rows)</a></p>' if csv_href else "")
+    return (f'<div class="intercity-table-wrap"{ident}><table class="table intercity-table '
+            f'intercity-{html.escape(kind)}">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
+            f"</tbody></table>{csv}</div>")
 
 
-def table(frame: pd.DataFrame, digits: int = 3, caption: str | None = None) -> HTML:
-    """A rounded HTML table without the index (stable output for nbval); ``caption`` is plain text
-    (escaped)."""
-    shown = frame.copy()
-    for c in shown.columns:
-        if pd.api.types.is_float_dtype(shown[c]):
-            shown[c] = shown[c].map(lambda v: _number(v, digits))
-    html = shown.to_html(index=False, escape=True, border=0, classes="table intercity-table")
-    if caption:
-        html = html.replace(">\n  <thead>", f">\n  <caption>{escape(caption)}</caption>\n  <thead>", 1)
-    return HTML(html)
+_NUM, _CODE = ' class="num"', ' class="code"'
+
+
+def table(frame: pd.DataFrame, digits: int = 3, caption: str | None = None, id: str | None = None,
+          kinds: dict[str, str] | None = None, links: dict[str, str] | None = None,
+          csv_dir: str | Path = "tables") -> HTML:
+    """A table of the book: formatted HTML (:func:`table_html`) and, when ``id`` names a table of
+    the registry :data:`intercity.tables.TABLES`, its CSV written to ``csv_dir/<id>.csv``
+    (relative to the notebook, i.e. beside the page) and linked under it. ``caption`` defaults to
+    the registered title. The CSV holds the frame's raw values (full precision, no formatting).
+
+    Raises ``KeyError`` (one line naming the id) when ``id`` is not registered.
+    """
+    kind, href = "data", None
+    if id is not None:
+        spec = tables_mod.spec(id)
+        kind = spec.kind
+        caption = spec.title if caption is None else caption
+        path = Path(csv_dir) / f"{id}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+        href = path.as_posix()
+    return HTML(table_html(frame, digits, caption, id, kind, kinds, links, href))
+
+
+def postbuild(table_id: str) -> HTML:
+    """A placeholder for a table that only exists once the HTML book is built (the run's timings,
+    the page sizes): :mod:`intercity.book` fills it in after the build, between the markers."""
+    spec = tables_mod.spec(table_id)
+    if not spec.postbuild:
+        raise KeyError(f"table {table_id!r} is not a post-build table (TableSpec.postbuild is False)")
+    return HTML(f'<div class="intercity-postbuild" id="{table_id}"><!--postbuild:{table_id}-->'
+                f"<p><em>{html.escape(spec.title)}: filled in after the HTML build.</em></p>"
+                f"<!--/postbuild:{table_id}--></div>")
 
 
 def _rounded(values, digits: int = 9):
@@ -132,7 +208,8 @@ def effect_words(coef: float, p: float) -> str:
         return "not identified in this sample"
     sign = "positive" if coef > 0 else "negative"
     sig = "significant" if p < 0.05 else "not significant"
-    return f"{sign} and {sig} at 5% (coefficient {coef:.3g}, p = {p:.3f})"
+    pv = formatting.pvalue(p)
+    return f"{sign} and {sig} at 5% (coefficient {formatting.significant(coef)}, p {pv if pv.startswith('<') else '= ' + pv})"
 
 
 def glue_effects(compared: pd.DataFrame, table_name: str) -> None:

@@ -1,26 +1,29 @@
-"""Execute the section notebooks with papermill for one parameter set, and write ``results/``.
+"""Build the book of one parameter set: execute the section notebooks with papermill, render the
+HTML (:mod:`intercity.book`), then write ``results/<set>/``.
 
 The pattern of cal-itp's ``portfolio``: parameters come from a YAML file, papermill injects them
 into each notebook (whose first code cell is tagged ``parameters``), and the injected cell is
-hidden in the book (tag ``remove-cell``). Results of the run, machine-readable, go to
-``results/<parameter set>/``.
+hidden in the book (tag ``remove-cell``). Every executed notebook is stamped with its parameter
+set (name, digest of the values: :func:`intercity.book.stamp`) in its metadata, so the HTML build
+can refuse a book mixing sets. Results of the run, machine-readable, go to
+``results/<parameter set>/`` once the run has succeeded.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
 from typing import Callable
 
 import nbformat
-import pandas as pd
 import papermill as pm
 
 from intercity import params as params_mod
-from intercity import models, paths, pipeline, scorecard
+from intercity import book, models, paths, pipeline, scorecard
 
 logging.getLogger("papermill").setLevel(logging.WARNING)
 
@@ -76,7 +79,9 @@ def _failure(nb_path: Path, out_path: Path, err: Exception) -> NotebookFailed:
 
 def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], None] | None = None) -> list[Path]:
     """Machine-readable results of the run: bundle summary, ledger, transfers, panel moments,
-    estimates, scorecard, and the input files read with their sha256."""
+    estimates, scorecard, the files read with their sha256 (``inputs.csv``) and the parameters."""
+    from intercity import provenance
+
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     estimates = pipeline.estimates(study, log=log)
@@ -88,7 +93,7 @@ def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], N
         "ledger.csv": study.ledger,
         "city_transfer.csv": study.city_transfer(),
         "panel_summary.csv": study.panel.describe().T.reset_index(names="variable"),
-        "inputs.csv": pd.DataFrame(study.data.meta.get("inputs", []), columns=["path", "sha256", "action"]),
+        "inputs.csv": provenance.input_files(study),
     }
     for name, frame in outputs.items():
         frame.to_csv(directory / name, index=False)
@@ -98,57 +103,156 @@ def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], N
     return written
 
 
-def copy_static(book_root: Path) -> None:
-    """Put plotly.js in the book's ``_static`` (served locally, never from a CDN)."""
-    import plotly
-
-    static = book_root / "_static"
-    static.mkdir(parents=True, exist_ok=True)
-    src = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if not (static / "plotly.min.js").is_file() or (static / "plotly.min.js").stat().st_size != src.stat().st_size:
-        shutil.copyfile(src, static / "plotly.min.js")
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
-def build(params_file: str | Path, only: str | None = None, out_dir: Path | None = None,
+def _merge_steps(previous: dict, st: dict, steps: list[dict]) -> dict:
+    """This run's steps, then every chapter: measured by this run, or (``--only``) by an earlier run
+    of the same set (same digest), marked "earlier run"."""
+    chapters = {s["step"]: s for s in steps if s["step"].startswith("chapter: ")}
+    if previous.get("digest") == st["digest"]:
+        for s in previous.get("steps", []):
+            if s["step"].startswith("chapter: ") and s["step"] not in chapters:
+                chapters[s["step"]] = dict(s, note="earlier run")
+    others = [s for s in steps if not s["step"].startswith("chapter: ")]
+    return {"parameter_set": st["parameter_set"], "digest": st["digest"],
+            "steps": others + [chapters[k] for k in sorted(chapters)]}
+
+
+def execute(nb: Path, workdir: Path, p: params_mod.Params, st: dict) -> Path:
+    """Execute one notebook with papermill in ``workdir`` (its figures/ and tables/ are written
+    there), hide the parameter cells and stamp the result with ``st``. Returns the executed
+    notebook (``workdir/<name>``); raises :class:`NotebookFailed` naming the cell."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    target = workdir / nb.name
+    try:
+        pm.execute_notebook(str(nb), str(target), parameters=notebook_parameters(p), kernel_name="python3",
+                            progress_bar=False, cwd=str(workdir), log_output=False)
+    except Exception as err:  # papermill wraps every kernel error
+        raise _failure(nb, target, err) from err
+    hide_parameter_cells(target)
+    executed = nbformat.read(target, as_version=4)
+    executed.metadata[book.STAMP_KEY] = st
+    nbformat.write(executed, target)
+    return target
+
+
+def _publish(workdir: Path, target_book: Path) -> None:
+    """Move an executed chapter (notebook, figures/, tables/) from its work folder into the stage."""
+    for sub in ("figures", "tables"):
+        if (workdir / sub).is_dir():
+            (target_book / sub).mkdir(parents=True, exist_ok=True)
+            for f in (workdir / sub).iterdir():
+                os.replace(f, target_book / sub / f.name)
+    for f in workdir.glob("*.ipynb"):
+        os.replace(f, target_book / f.name)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def build(params_file: str | Path, only: str | None = None, out: Path | None = None,
           results_dir: Path | None = None, notebook_dir: Path | None = None,
-          log: Callable[[str], None] = print) -> list[Path]:
-    """Validate parameters, prepare the data, execute the notebooks into ``out_dir``."""
+          log: Callable[[str], None] = print, html: bool = True, root: Path | None = None) -> list[Path]:
+    """Build the book of one parameter set: validate the parameters, prepare the data and the
+    models, execute the notebooks (all, or ``only`` one) into the set's stage, render the HTML
+    book (:func:`intercity.book.render`) and, once all of that succeeded, write ``results/<set>/``.
+
+    ``out``: the set's book folder (default ``_build/<set>``; the set "default" is also copied to
+    ``_build/html``). ``root``: the project whose ``_config.yml``, ``_toc.yml`` and ``book/`` are
+    staged (default: this checkout). Each chapter runs in ``out/running/<chapter>`` and reaches the stage only if
+    it succeeds; a failed chapter is moved to ``out/failed/<chapter>`` and its staged copy removed,
+    so it never reaches the rendered book. Returns the staged notebooks executed by this run.
+    Raises :class:`NotebookFailed`, :class:`intercity.book.BookError` or
+    :class:`intercity.params.ParamsError`, each with one line.
+    """
     p = params_mod.load(params_file)
-    out_dir = Path(out_dir or paths.BOOK_DIR)
+    st = book.stamp(p)
+    default_out = out is None
+    out = Path(out) if out is not None else book.book_dir(p.name)
     results_dir = Path(results_dir or paths.RESULTS_DIR / p.name)
+    notebook_dir = Path(notebook_dir or paths.NOTEBOOK_DIR)
     selected = notebooks(only, notebook_dir)
-    log(f"parameters {params_file}: data_source={p.data_source} scale={p.scale} seed={p.seed}")
+    stage = out / "stage"
+    book.stage_sources(stage, root=root, notebook_dir=notebook_dir)
+    log(f"parameters {params_file}: set {p.name} (digest {st['digest']}), data_source={p.data_source} "
+        f"scale={p.scale} seed={p.seed}")
+    steps: list[dict] = []
+    notes: list[str] = []
+
+    def hear(line: str) -> None:
+        notes.append(line)
+        log(line)
+
     t0 = time.perf_counter()
-    study = pipeline.study(p, log=log)
+    study = pipeline.study(p, log=hear)
+    from_cache = any("read from the cache" in n for n in notes)
+    for k, v in study.timings.items():
+        steps.append({"step": f"data: {k}", "seconds": round(v, 2),
+                      "note": "bundle read from the cache" if k == "bundle" and from_cache else "", "measured": _now()})
     log(f"data ready in {time.perf_counter() - t0:.1f} s ({study.source}: {len(study.data.cities)} "
-        f"cities, {len(study.panel):,} panel rows); stages {', '.join(f'{k} {v:.1f} s' for k, v in study.timings.items())}")
-    write_results(study, results_dir, log=log)
-    (results_dir / "timings.json").write_text(json.dumps({"data": study.timings, "notebooks": {}}, indent=2))
-    log(f"results written to {results_dir}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    copy_static(out_dir.parent if out_dir.name == "book" else out_dir)
-    timings = {"data": {k: round(v, 2) for k, v in study.timings.items()}, "notebooks": {}}
+        f"cities, {len(study.panel):,} panel rows)")
+    cached = study.cache is not None and (study.cache / f"models-{pipeline.models_key(study)}.parquet").is_file()
+    t1 = time.perf_counter()
+    est = pipeline.estimates(study, log=log)
+    steps.append({"step": "models: every specification", "seconds": round(time.perf_counter() - t1, 2),
+                  "note": f"{len(est)} specifications" + (", read from the cache" if cached else ", estimated"),
+                  "measured": _now()})
     done = []
     for k, nb in enumerate(selected, start=1):
-        target = out_dir / nb.name
-        t1 = time.perf_counter()
+        workdir = out / "running" / nb.stem
+        shutil.rmtree(workdir, ignore_errors=True)
+        t2 = time.perf_counter()
         log(f"[{k}/{len(selected)}] {nb.name} ...")
         try:
-            pm.execute_notebook(str(nb), str(target), parameters=notebook_parameters(p),
-                                kernel_name="python3", progress_bar=False, cwd=str(out_dir),
-                                log_output=False)
-        except Exception as err:  # papermill wraps every kernel error
-            raise _failure(nb, target, err) from err
-        hide_parameter_cells(target)
-        seconds = time.perf_counter() - t1
-        timings["notebooks"][nb.stem] = round(seconds, 2)
-        (results_dir / "timings.json").write_text(json.dumps(timings, indent=2))
+            execute(nb, workdir, p, st)
+        except NotebookFailed as err:
+            failed = out / "failed" / nb.stem
+            shutil.rmtree(failed, ignore_errors=True)
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            if workdir.is_dir():
+                os.replace(workdir, failed)
+            (stage / "book" / nb.name).unlink(missing_ok=True)
+            raise NotebookFailed(f"{err} (the failed notebook is in {failed}; it is not in the book)") from err
+        _publish(workdir, stage / "book")
+        seconds = time.perf_counter() - t2
+        steps.append({"step": f"chapter: {nb.stem}", "seconds": round(seconds, 2), "note": "", "measured": _now()})
         log(f"[{k}/{len(selected)}] {nb.name} done in {seconds:.1f} s")
-        done.append(target)
+        done.append(stage / "book" / nb.name)
+    shutil.rmtree(out / "running", ignore_errors=True)
+    previous = json.loads((stage / "run.json").read_text()) if (stage / "run.json").is_file() else {}
+    run = _merge_steps(previous, st, steps)
+    (stage / "run.json").write_text(json.dumps(run, indent=2))
+    if html:
+        html_dir = book.render(out, expect=st, log=log)
+        if default_out and p.name == "default":
+            top = paths.PROJECT_ROOT / "_build" / "html"
+            shutil.rmtree(top, ignore_errors=True)
+            shutil.copytree(html_dir, top)
+            log(f"the default book is also in {top}")
+    write_results(study, results_dir, log=log)
+    results_dir.joinpath("timings.json").write_text(json.dumps(run, indent=2))
+    if html:
+        for name in ("page-sizes", "run-timings"):
+            f = out / "html" / "book" / "tables" / f"{name}.csv"
+            if f.is_file():
+                shutil.copyfile(f, results_dir / f"{name.replace('-', '_')}.csv")
+    log(f"results written to {results_dir}")
     return done
 
 
-def main_build(params_file: str, only: str | None, out: str | None) -> int:
+def main_build(params_file: str, only: str | None, out: str | None, html: bool = True) -> int:
     """The ``build`` command; errors reach the user as one line (see :func:`intercity.cli.main`)."""
-    build(params_file, only, Path(out) if out else None)
+    build(params_file, only, Path(out) if out else None, html=html)
+    return 0
+
+
+def main_html(params_file: str, out: str | None) -> int:
+    """The ``html`` command: render the staged chapters of a set (refused if they mix sets)."""
+    p = params_mod.load(params_file)
+    target = Path(out) if out else book.book_dir(p.name)
+    html_dir = book.render(target, expect=book.stamp(p))
+    if out is None and p.name == "default":
+        top = paths.PROJECT_ROOT / "_build" / "html"
+        shutil.rmtree(top, ignore_errors=True)
+        shutil.copytree(html_dir, top)
     return 0

@@ -84,13 +84,17 @@ def _scatter(ax, t) -> None:
             color = list(color)
         size = m.size if m and m.size is not None else 6
         size = (np.asarray(size, float) * 0.75) ** 2 if not np.isscalar(size) else (float(size) * 0.75) ** 2
-        marker = _SYMBOLS.get(m.symbol if m else None, "o")
+        symbol = (m.symbol if m else None) or "circle"
+        is_open = isinstance(symbol, str) and symbol.endswith("-open")
+        marker = _SYMBOLS.get(symbol.removesuffix("-open") if isinstance(symbol, str) else None, "o")
         x = np.array([np.nan if v is None else v for v in xs], float)
         y = np.array([np.nan if v is None else v for v in ys], float)
         edge = _color(m.line.color) if m and m.line and m.line.color else "none"
         colour = {"color": color} if isinstance(color, (str, tuple)) else {"c": color}
+        if is_open and isinstance(color, (str, tuple)):  # plotly "-open" symbols: outline only
+            colour, edge = {"facecolors": "none"}, color
         ax.scatter(x, y, s=size, marker=marker, alpha=opacity if m.opacity is None else float(m.opacity),
-                   edgecolors=edge, linewidths=0.5, zorder=3, label=name, **colour)
+                   edgecolors=edge, linewidths=1.2 if is_open else 0.5, zorder=3, label=name, **colour)
         err = t.error_y
         if err is not None and err.array is not None:
             up = np.asarray(err.array, float)
@@ -100,8 +104,14 @@ def _scatter(ax, t) -> None:
 
 
 def _bar(ax, t, offset: float, width: float) -> None:
-    x = np.arange(len(t.x)) + offset if not np.issubdtype(np.asarray(t.x).dtype, np.number) else np.asarray(t.x, float) + offset
-    ax.bar(x, np.asarray(t.y, float), width=width, color=_color(t.marker.color) if t.marker else None, label=t.name)
+    numeric = np.issubdtype(np.asarray(t.x).dtype, np.number)
+    colour = _color(t.marker.color) if t.marker else None
+    if numeric and t.width is not None:  # bars with their own widths (a binned histogram): no offset
+        ax.bar(np.asarray(t.x, float), np.asarray(t.y, float), width=np.asarray(t.width, float), color=colour,
+               label=t.name if t.showlegend is not False else None)
+        return
+    x = np.arange(len(t.x)) + offset if not numeric else np.asarray(t.x, float) + offset
+    ax.bar(x, np.asarray(t.y, float), width=width, color=colour, label=t.name)
 
 
 def save_png(fig, path: str | FilePath, width_in: float = 8.0, dpi: int = 100) -> FilePath:
@@ -141,7 +151,12 @@ def save_png(fig, path: str | FilePath, width_in: float = 8.0, dpi: int = 100) -
     ax.set_xlabel(_text(lay.xaxis.title))
     ax.set_ylabel(_text(lay.yaxis.title))
     if lay.xaxis.tickvals is not None:
-        ax.set_xticks(list(lay.xaxis.tickvals), list(lay.xaxis.ticktext or lay.xaxis.tickvals))
+        ticktext = [str(v) for v in (lay.xaxis.ticktext or lay.xaxis.tickvals)]
+        ax.set_xticks(list(lay.xaxis.tickvals), ticktext)
+        if sum(len(t) for t in ticktext) > 6 * width_in:  # would overlap: slant them
+            ax.tick_params(axis="x", labelrotation=30)
+            for label in ax.get_xticklabels():
+                label.set_horizontalalignment("right")
     if lay.xaxis.range is not None:
         ax.set_xlim(*lay.xaxis.range)
     if lay.yaxis.range is not None:
@@ -158,12 +173,21 @@ def save_png(fig, path: str | FilePath, width_in: float = 8.0, dpi: int = 100) -
         ax.set_axisbelow(True)
     ax.set_title(_text(lay.title), fontsize=11, loc="left")
     handles, labels = ax.get_legend_handles_labels()
+    extra = []
     if handles and lay.showlegend is not False:
-        below = -0.06 if is_map else -0.16
-        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, below), ncol=min(4, len(labels)),
-                  fontsize=8, frameon=False)
-    mfig.tight_layout()
+        # as many columns as fit the figure's width at 8 pt (about 0.075 in a character plus the key)
+        longest = max(len(lbl) for lbl in labels)
+        ncol = int(max(1, min(4, len(labels), width_in // (0.075 * longest + 0.5))))
+        mfig.tight_layout()
+        # just below everything the axes draw (tick labels, slanted or not, and the axis title)
+        box = ax.get_tightbbox(mfig.canvas.get_renderer()).transformed(ax.transAxes.inverted())
+        extra.append(ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, box.y0 - 0.02), ncol=ncol,
+                               fontsize=8, frameon=False))
+    else:
+        mfig.tight_layout()
     path = FilePath(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mfig.savefig(path, format="png", metadata={"Software": None})
+    # "tight" grows the canvas to hold the legend and every label: nothing is clipped
+    mfig.savefig(path, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.15,
+                 bbox_extra_artists=extra)
     return path

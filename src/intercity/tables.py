@@ -1,7 +1,16 @@
-"""Regression tables in the study's layout: each column's published numbers beside this build's.
+"""Tables of the book: the registry of every table a page shows, and the regression tables in the
+study's layout.
 
-The deck prints a standard error in some parentheses and a t statistic in others; the published
-cell is shown as printed with the convention it appears to follow (:func:`models.paren_convention`).
+Registry: :data:`TABLES` lists every table of the book (id = its HTML element id and the name of
+its CSV, ``tables/<id>.csv`` beside the page), the notebook (or generated page) showing it, the
+function building it and its kind (``results`` for regression tables, which the browser test holds
+to the page width). :func:`intercity.report.table` refuses an id that is not registered, and a
+test checks that every registered table is shown, under its id, in its notebook; :func:`index`
+feeds the tables index page (the Social Science Data Editors' "list of tables and programs").
+
+Study layout: the deck prints a standard error in some parentheses and a t statistic in others;
+the published cell is shown as printed with the convention it appears to follow
+(:func:`models.paren_convention`).
 This build's column shows the coefficient with the stars of the study's pair-clustered standard
 error, that standard error in parentheses with its t statistic in brackets, and on its own row the
 two-way clustered standard error (origin and destination city) with its p value and stars. The
@@ -11,8 +20,154 @@ left out and in which money unit the transfer was expressed before its signed lo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pandas as pd
+
+from intercity import paths
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of the book: ``id`` (HTML id and CSV name), ``page`` (the notebook stem, or the
+    generated page's name), ``function`` (what builds the frame), ``title``, ``kind`` ("results":
+    a regression table; "data", "check", "index", "provenance"), ``generated`` (True when the page
+    is written by :mod:`intercity.book`, not a notebook), ``postbuild`` (True when the table is
+    filled in after the HTML build: timings and page sizes)."""
+
+    id: str
+    page: str
+    function: str
+    title: str
+    kind: str = "data"
+    generated: bool = False
+    postbuild: bool = False
+
+
+_LAYOUT = "tables.study_layout(models.compare_published(pipeline.estimates(S)), <id>)"
+_STUDY_TABLES = {
+    "03_baseline": (("baseline_direction", "Direction of transfer"), ("gradient_scale", "Economic gradient"),
+                    ("heterogeneity_labor", "Labour-intensive industries"),
+                    ("heterogeneity_capital", "Capital-intensive industries"),
+                    ("heterogeneity_tech", "Technology-intensive industries")),
+    "04_robustness": (("robust_population_gradient", "Population gradient"),
+                      ("robust_reverse_causality", "Reverse causality")),
+    "05_mechanism": (("mechanism_labor", "Labour"), ("mechanism_fixed_capital", "Fixed capital"),
+                     ("mechanism_liquid_capital", "Liquid capital"), ("mechanism_tech", "Technology")),
+}
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec("intro-data-realism", "00_intro", "report.data_realism(S.data)", "Data realism of this build",
+              "provenance"),
+    TableSpec("bundle-summary", "01_background", "StudyData.summary()", "What this build's data bundle holds"),
+    TableSpec("connectivity-by-year", "01_background", "networks.connectivity_by_year(S.data.pair_year)",
+              "HSR-connected ordered pairs and mean search index by year"),
+    TableSpec("hsr-comparison", "01_background", "networks.hsr_comparison(S.data.pair_year, S.data.cities, ...)",
+              "The HSR network of this build beside the study's figures"),
+    TableSpec("sector-concordance", "02_measurement", "sectors.concordance_table()",
+              "Sector concordance: the book's 41 sectors and the NBS codes that map to them"),
+    TableSpec("group-shares", "02_measurement", "report.glue_group_shares(S)",
+              "Share of pairs with a positive transfer by sector group, beside the national change", "check"),
+    TableSpec("mrio-checks", "02_measurement", "transfer.measure (Study.checks)",
+              "MRIO systems of this build and the consistency checks", "check"),
+    TableSpec("descriptive-stats", "02_measurement", "report.descriptive_comparison(S.panel)",
+              "Descriptive statistics: published beside this build"),
+    TableSpec("data-realism", "02_measurement", "report.data_realism(S.data)", "Data realism of this build",
+              "provenance"),
+    TableSpec("ledger-counts", "02_measurement", "Study.ledger, counted by stage, kind and reason in the cell",
+              "Every city or pair dropped on the way, by reason", "provenance"),
+    *(TableSpec(t, nb, _LAYOUT.replace("<id>", repr(t)), title, "results")
+      for nb, specs in _STUDY_TABLES.items() for t, title in specs),
+    *(TableSpec(f"{section.lower()}-claims", nb, f"scorecard.section_table(card, {section!r})",
+                f"The {section.lower()} claims: published verdict and this build's", "results")
+      for nb, section in (("03_baseline", "Baseline"), ("04_robustness", "Robustness"), ("05_mechanism", "Mechanism"),
+                          ("06_distance", "Distance"))),
+    TableSpec("tier-matching", "06_distance", "scorecard.tier_matching(P.distance_tiers_km)",
+              "Study tiers matched to this parameter set's tiers"),
+    TableSpec("synergy-tiers", "06_distance", "pipeline.estimates(S), synergy rows",
+              "Synergy model by distance tier", "results"),
+    TableSpec("tier-counts", "06_distance", "Study.panel, counted by period and tier in the cell",
+              "Pair-periods per distance tier"),
+    TableSpec("parameter-sets", "07_reproducibility", "params.load over params/*.yaml",
+              "Named parameter sets in params/", "provenance"),
+    TableSpec("input-files", "07_reproducibility", "provenance.input_files(S)",
+              "Input files read by this build, with their sha256", "provenance"),
+    TableSpec("environment", "07_reproducibility", "provenance.environment()",
+              "Software environment of this build", "provenance"),
+    TableSpec("run-timings", "07_reproducibility", "book.timings_table (results/<set>/timings.json)",
+              "Runtime of this build", "provenance", postbuild=True),
+    TableSpec("page-sizes", "07_reproducibility", "book.page_sizes (the built HTML)",
+              "Size of each page of this book", "provenance", postbuild=True),
+    TableSpec("scorecard-sections", "08_scorecard", "scorecard.verdict_counts(card)",
+              "Verdicts by section of the study", "results"),
+    TableSpec("scorecard-claims", "08_scorecard", "scorecard.for_study(S, facts=facts)",
+              "Scorecard: each claim, the published verdict and this build's under both clusterings", "results"),
+    TableSpec("scorecard-reasons", "08_scorecard", "scorecard.reasons_table(card)", "Reasons behind each verdict",
+              "results"),
+    TableSpec("source-variables", "08_scorecard", "scorecard.source_facts(S).variables",
+              "Variables of this build's source", "provenance"),
+    TableSpec("varying-pairs", "08_scorecard", "scorecard.varying_table(facts)",
+              "Ordered pairs whose HSR measure changes between periods, per estimate", "check"),
+    TableSpec("scorecard-tier-matching", "08_scorecard", "scorecard.tier_matching(P.distance_tiers_km)",
+              "Study tiers matched to the parameter tiers"),
+    TableSpec("scorecard-checks", "08_scorecard", "scorecard.for_study(S, facts=facts)",
+              "Checks and the numbers behind them", "results"),
+    TableSpec("figure-index", "09_figure_index", "figures.index()", "Figure index", "index"),
+    TableSpec("table-index", "table_index", "tables.index()", "Tables index", "index", generated=True),
+    TableSpec("parameters", "parameters", "book.parameter_table(params)", "Parameters of this book",
+              "provenance", generated=True),
+    TableSpec("glossary", "glossary", "variables.glossary(money_unit)", "Glossary of variables", "index",
+              generated=True),
+)
+TABLE_BY_ID: dict[str, TableSpec] = {t.id: t for t in TABLES}
+if len(TABLE_BY_ID) != len(TABLES):  # pragma: no cover - a registry typo
+    raise RuntimeError("intercity.tables.TABLES holds a duplicate id")
+
+
+def spec(table_id: str) -> TableSpec:
+    """The registered table ``table_id``; ``KeyError`` naming the id and the registry otherwise."""
+    if table_id not in TABLE_BY_ID:
+        raise KeyError(f"table id {table_id!r} is not registered in intercity.tables.TABLES; "
+                       "add a TableSpec for it")
+    return TABLE_BY_ID[table_id]
+
+
+def csv_name(table_id: str) -> str:
+    """Path of a table's CSV relative to its page: ``tables/<id>.csv``."""
+    return f"tables/{table_id}.csv"
+
+
+def display_cell(table_id: str, notebook_dir: Path | None = None) -> int | None:
+    """The code cell (1-based, counting code cells, the parameters cell included) of the source
+    notebook that displays ``table_id``: the first holding the quoted id and a table call
+    (``report.table(`` or ``report.postbuild(``); None when none does."""
+    t = spec(table_id)
+    if t.generated:
+        return None
+    nb = nbformat.read(Path(notebook_dir or paths.NOTEBOOK_DIR) / f"{t.page}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for k, c in enumerate(code, start=1):
+        if any(q in c.source for q in (f'"{table_id}"', f"'{table_id}'")) and (
+                "report.table(" in c.source or "report.postbuild(" in c.source):
+            return k
+    return None
+
+
+def index(notebook_dir: Path | None = None) -> pd.DataFrame:
+    """The tables index: table id, title, page, code cell (see :func:`display_cell`; empty for a
+    generated page), function and CSV (path relative to the book's ``book/`` folder)."""
+    rows = []
+    for t in TABLES:
+        rows.append({"table": t.id, "title": t.title, "page": t.page,
+                     "code cell": display_cell(t.id, notebook_dir), "function": t.function,
+                     "kind": t.kind, "CSV": csv_name(t.id)})
+    return pd.DataFrame(rows).astype({"code cell": "Int64"})
+
+
+# ----------------------------------------------------------------------------- the study's layout
 
 ROWS = ("regressor", "coefficient", "(parenthesis)", "two-way SE (p)", "dependent", "sample",
         "controls", "controls entered", "controls left out", "pair and period FE", "N", "R²", "note")
