@@ -584,3 +584,20 @@ def test_negative_output_implied_by_drawdowns_is_an_error():
     f[1, 1] = -50.0  # city B draws down 50 of its local product 02: output of (B, 02) = 2 - 50 < 0
     with pytest.raises(MRIOError, match=r"gross output of city 120000 sector 02 implied by the system is negative"):
         induced_output(replace(m, final_demand=f))
+
+
+def test_structured_solve_does_not_depend_on_the_memory_order_of_the_shares():
+    """A shares array in Fortran order (e.g. a slice of a larger system) solves like a C-ordered
+    one: the Neumann iteration's ``out=`` buffers must be views, not copies."""
+    rng = np.random.default_rng(7)
+    S, n = 3, 4
+    a = rng.uniform(0.0, 0.2, (S, S))
+    shares = rng.uniform(0.1, 1.0, (S, n, n))
+    shares /= shares.sum(axis=1, keepdims=True)
+    f = rng.uniform(1.0, 2.0, (n, S))
+    c = StructuredMRIO(tuple("abcd"), ("1", "2", "3"), a, shares, f)
+    fortran = StructuredMRIO(tuple("abcd"), ("1", "2", "3"), a, np.asfortranarray(shares), f)
+    assert not fortran.shares.flags.c_contiguous
+    Xc, _ = solve_structured(c)
+    Xf, _ = solve_structured(fortran)
+    assert np.abs(Xf - Xc).max() <= 1e-12 * np.abs(Xc).max()

@@ -685,10 +685,11 @@ def solve_structured(
     after ``max_iter`` products. Does not run :func:`validate`.
     """
     n, S = m.n_cities, m.n_sectors
-    t = m.shares  # (S, n, n)
-    P = t * m.final_demand.T[:, None, :]  # F in sector-major layout (S, n, n)
+    # C order throughout: ``reshape`` below must give views, or ``out=`` would write into copies
+    t = np.ascontiguousarray(m.shares)  # (S, n, n)
+    P = np.ascontiguousarray(t * m.final_demand.T[:, None, :])  # F in sector-major layout (S, n, n)
     X = P.copy()
-    W = np.empty_like(P)
+    W = np.empty_like(P, order="C")
     k = 0
     while True:
         upd = float(np.abs(P).max())

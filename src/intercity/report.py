@@ -244,6 +244,38 @@ def glue_effects(compared: pd.DataFrame, table_name: str) -> None:
         glue(f"{table_name}_{r.column}_pub", f"{r.published_coef:g}{r.published_stars}")
 
 
+def parameter_sets(directory=None) -> pd.DataFrame:
+    """One row per parameter file of ``params/`` (or ``directory``): file, data source, scale,
+    cities, seed, cluster, distance tiers; a set that does not validate here (e.g. a CEADs set whose
+    files are not on this machine) is listed with the reason in ``note`` instead of stopping the page."""
+    from pathlib import Path
+
+    from intercity import params as params_mod
+    from intercity import paths
+
+    directory = Path(directory or paths.PARAMS_DIR)
+    rows = []
+    for f in sorted(directory.glob("*.yaml")):
+        row = {"file": f"params/{f.name}"}
+        try:
+            p = params_mod.load(f)
+        except params_mod.ParamsError as err:
+            row["note"] = ("not usable on this machine: "
+                           + str(err).removeprefix(f"{f}: ").replace(f"{paths.PROJECT_ROOT}/", ""))
+        else:
+            row.update({"data_source": p.data_source, "scale": p.scale, "cities": p.n_cities, "seed": p.seed,
+                        "cluster": p.cluster, "distance tiers (km)": ", ".join(f"{t:g}" for t in p.distance_tiers_km),
+                        "note": ""})
+        rows.append(row)
+    cols = ["file", "data_source", "scale", "cities", "seed", "cluster", "distance tiers (km)", "note"]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("cities", "seed"):
+        out[c] = [f"{int(v)}" if pd.notna(v) else "" for v in out[c]]
+    text = ["data_source", "cluster", "distance tiers (km)", "note"]
+    out[text] = out[text].fillna("")
+    return out
+
+
 def measurement_checks(checks: pd.DataFrame) -> pd.DataFrame:
     """The measurement chapter's consistency checks: glue ``meas_checks_text`` (a sentence that
     fits the MRIO form of the build) and return the checks table to show (readable column names,

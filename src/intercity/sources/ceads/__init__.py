@@ -239,6 +239,9 @@ def read_mrio(cfg: "CEADsParams", years: list[int], layout: Layout | None = None
     yuan, memory-mapped}, {year: info of :func:`read_table`}. Each table is validated
     (:func:`intercity.mrio.validate`); errors name the parameter and the file."""
     log = log or (lambda _m: None)
+    missing = [f"'ceads.mrio.{y}' ({cfg.mrio_path(y)})" for y in years if not cfg.mrio_path(y).is_file()]
+    if missing:
+        raise CEADSError(f"parameter {'; '.join(missing)}: file not found")
     layout = layout or layout_for(cfg)
     lists = city_lists(cfg, years)
     out, infos = {}, {}
