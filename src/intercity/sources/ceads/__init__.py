@@ -144,21 +144,26 @@ def book_sector_matrix(table: CEADsTable, year: int, layout: Layout, where: str)
 
 
 def aggregate_dense(Z: np.ndarray, F: np.ndarray, x: np.ndarray, n: int, M: np.ndarray,
-                    Z_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    write=None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """A dense city x sector system mapped to other sectors by a 0/1 matrix ``M`` (S_in, S_out).
 
     ``Z`` (n*S_in)^2, ``F`` (n*S_in, n), ``x`` (n*S_in,) city-major -> the same on S_out sectors:
     ``Z_out = K' Z K``, ``F_out = K' F``, ``x_out = K' x`` with ``K = I_n (x) M`` (sums of the
-    merged sectors' rows and columns). One city's rows at a time, into ``Z_out`` if given (e.g. a
-    memory-mapped file), so the only full-size arrays are ``Z`` and the result.
+    merged sectors' rows and columns). One city's rows at a time; with ``write`` (a callable
+    taking each city's (S_out, n*S_out) block of rows, in order: e.g. a file's ``write`` of its
+    bytes) ``Z_out`` is streamed out and None is returned for it, so the only full-size array in
+    memory is ``Z``.
     """
     S_in, S_out = M.shape
     N_out = n * S_out
-    if Z_out is None:
-        Z_out = np.empty((N_out, N_out))
+    Z_out = None if write is not None else np.empty((N_out, N_out))
     for i in range(n):
         blk = np.asarray(Z[i * S_in:(i + 1) * S_in, :]).reshape(S_in, n, S_in) @ M  # (S_in, n, S_out)
-        Z_out[i * S_out:(i + 1) * S_out, :] = M.T @ blk.reshape(S_in, N_out)
+        rows = M.T @ blk.reshape(S_in, N_out)
+        if write is None:
+            Z_out[i * S_out:(i + 1) * S_out, :] = rows
+        else:
+            write(np.ascontiguousarray(rows))
     F_out = np.einsum("isj,st->itj", np.asarray(F).reshape(n, S_in, -1), M).reshape(N_out, -1)
     x_out = (np.asarray(x).reshape(n, S_in) @ M).reshape(N_out)
     return Z_out, F_out, x_out
@@ -207,10 +212,10 @@ def read_table(path: Path, cities: tuple[str, ...] | None, layout: Layout, year:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     N = n * M.shape[1]
-    Z_out = np.lib.format.open_memmap(tmp / "Z.npy", mode="w+", dtype=np.float64, shape=(N, N))
-    _, F_out, x_out = aggregate_dense(t.mrio.Z, t.mrio.F, t.mrio.x, n, M, Z_out)
-    Z_out.flush()
-    del Z_out
+    with (tmp / "Z.npy").open("wb") as fh:  # streamed a city's rows at a time: no second full-size array
+        np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)),
+                                                  "fortran_order": False, "shape": (N, N)})
+        _, F_out, x_out = aggregate_dense(t.mrio.Z, t.mrio.F, t.mrio.x, n, M, write=lambda b: fh.write(b.tobytes()))
     np.save(tmp / "F.npy", F_out)
     np.save(tmp / "x.npy", x_out)
     merged = {sectors_mod.SECTOR_CODES[b]: [t.mrio.sectors[r] for r in np.flatnonzero(M[:, b])]
