@@ -94,7 +94,7 @@ def step(kind: str, pfile: str, year: int, precision: str) -> dict:
         mrio.validate(m, year)
         val_s = time.perf_counter() - t
         X, sinfo = mrio.solve_dense(m, label=year, precision=precision)
-        out.update(open_s=open_s, validate_s=val_s, solve_s=time.perf_counter() - t - val_s,
+        out.update(open_and_validate_s=open_s, validate_s=val_s, solve_s=time.perf_counter() - t - val_s,
                    seconds=time.perf_counter() - t, cpu_s=time.process_time() - c, rows=int(m.x.shape[0]),
                    demand_cities=int(X.shape[1]), **sinfo)
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
