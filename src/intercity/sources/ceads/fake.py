@@ -363,6 +363,7 @@ def write(out: Path | str, n_cities: int = 41, seed: int = DEFAULT_SEED,
             write_xlsx(out / f"city_mrio_{y}.xlsx", fy, names, y, unit)
             done["seconds"][f"xlsx_{y}"] = round(time.perf_counter() - t, 3)
             done[f"xlsx_{y}"] = str(out / f"city_mrio_{y}.xlsx")
+        del fy  # one year's arrays at a time (1.4 GB each at full size)
     (out / "README.md").write_text(_readme(world, unit, formats, xlsx), encoding="utf-8")
     (out / "fake.json").write_text(json.dumps({"n_cities": n_cities, "seed": seed, "unit": unit,
                                                "export_share": export_share, "years": list(YEARS),
