@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from intercity import cachekey, paths, sources
-from intercity.mrio import DenseMRIO, StructuredMRIO
+from intercity.mrio import DenseMRIO, StructuredMRIO, release_pages
 from intercity.params import Params
 from intercity.schema import BundleError, SchemaError, StudyData, validate  # noqa: F401 (re-exported)
 
@@ -134,6 +134,7 @@ def _save_array(path: Path, arr: np.ndarray) -> None:
         except OSError:  # another file system, or links not allowed: copy
             pass
     np.save(path, arr)
+    release_pages(arr)
 
 
 def _save_mrio(path: Path, m: StructuredMRIO | DenseMRIO) -> None:

@@ -119,6 +119,7 @@ __all__ = [
     "gross_output",
     "dense_from_arrays",
     "national_system",
+    "release_pages",
     "remove_imports_proportional",
 ]
 
@@ -818,6 +819,26 @@ def dense_from_arrays(
     return DenseMRIO(cities, sectors, Z, F, x)
 
 
+def release_pages(*arrays: np.ndarray) -> None:
+    """Drop the resident pages of arrays memory-mapped from a file (``np.load(mmap_mode="r")``,
+    as the bundle holds a dense CEADs year: 1.3 GB at full size), so that a process that has read
+    several years does not keep them all resident. The pages stay in the operating system's page
+    cache: touching the array again reads them back. No-op for ordinary arrays."""
+    import mmap
+
+    for a in arrays:
+        b = a
+        while b is not None:
+            mm = getattr(b, "_mmap", None) if isinstance(b, np.memmap) else None
+            if mm is not None:
+                try:
+                    mm.madvise(mmap.MADV_DONTNEED)
+                except (AttributeError, OSError, ValueError):  # platform without madvise, or closed
+                    pass
+                break
+            b = getattr(b, "base", None)
+
+
 def national_system(m: StructuredMRIO | DenseMRIO) -> NationalSystem:
     """Sum a system over cities into a national Leontief system.
 
@@ -835,6 +856,7 @@ def national_system(m: StructuredMRIO | DenseMRIO) -> NationalSystem:
         f = m.final_demand.sum(axis=0)
     else:
         Z_nat = m.Z.reshape(n, S, n, S).sum(axis=(0, 2))
+        release_pages(m.Z)
         x_nat = m.x.reshape(n, S).sum(axis=0)
         a = _coefficients(Z_nat, x_nat)
         f = m.F.reshape(n, S, n).sum(axis=(0, 2))

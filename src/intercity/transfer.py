@@ -283,7 +283,7 @@ def measure(data: "StudyData", periods: Sequence[tuple[int, int]],
             solver, residual = "Neumann series on the structure (matrix-free)", np.nan
         row = {"year": year, "form": type(m).__name__, "cities": m.n_cities, "sectors": m.n_sectors,
                "seconds": time.perf_counter() - t0, "solver": solver, "residual": residual}
-        nat = mrio_mod.national_system(m)
+        nat = mrio_mod.national_system(m)  # (a dense year's memory-mapped pages are released after it)
         row["national_gap"] = float(np.abs(x.sum(axis=(0, 2)) - nat.x).max() / np.abs(nat.x).max())
         row["dense_seconds"], row["dense_gap"] = np.nan, np.nan
         if k == 0 and isinstance(m, mrio_mod.StructuredMRIO):

@@ -48,7 +48,7 @@ import pandas as pd
 
 from intercity import cachekey, paths
 from intercity import sectors as sectors_mod
-from intercity.mrio import DenseMRIO, MRIOError
+from intercity.mrio import DenseMRIO, MRIOError, release_pages
 from intercity.mrio import validate as validate_mrio
 from intercity.schema import CITY_YEAR_VARS, StudyData, ledger_frame
 from intercity.sources.ceads.reader import (CEADS_CATEGORIES_ZH, FD_WORDS, NBS_CODES, UNITS, CEADSError,  # noqa: F401
@@ -266,6 +266,7 @@ def read_mrio(cfg: "CEADsParams", years: list[int], layout: Layout | None = None
             validate_mrio(m, label=f"{path.name} ({y})")
         except MRIOError as err:
             raise CEADSError(f"{where}: {err}") from None
+        release_pages(m.Z)  # one year resident at a time
         out[y], infos[y] = m, info
     return out, infos
 
