@@ -13,7 +13,8 @@ Usage::
    (12,833 rows), written to the table cache; then ``solve``: the table opened (memory-mapped),
    ``intercity.mrio.validate`` and ``intercity.mrio.solve_dense`` (one LU of ``I - A`` for every
    demanding city; single precision refined to double). Wall and CPU seconds, peak RSS, the
-   solver's precision, refinement steps and residual. With ``--no-double`` unset, the first year
+   solver's precision, refinement steps and residual; ``seconds`` and ``cpu_s`` count
+   ``validate`` and ``solve_dense`` together (``validate_*`` and ``solve_*`` apart). With ``--no-double`` unset, the first year
    is also solved in double precision (the float64 LU path) for comparison.
 3. The whole book on it (``python -m intercity build`` with ``data_source: ceads``, scale 1: every
    public city the MRIO has), in a child process: wall seconds, CPU seconds and peak RSS of the
@@ -92,9 +93,10 @@ def step(kind: str, pfile: str, year: int, precision: str) -> dict:
         open_s = time.perf_counter() - t
         t, c = time.perf_counter(), time.process_time()
         mrio.validate(m, year)
-        val_s = time.perf_counter() - t
+        val_s, val_c = time.perf_counter() - t, time.process_time() - c
         X, sinfo = mrio.solve_dense(m, label=year, precision=precision)
-        out.update(open_and_validate_s=open_s, validate_s=val_s, solve_s=time.perf_counter() - t - val_s,
+        out.update(open_and_validate_s=open_s, validate_s=val_s, validate_cpu_s=val_c,
+                   solve_s=time.perf_counter() - t - val_s, solve_cpu_s=time.process_time() - c - val_c,
                    seconds=time.perf_counter() - t, cpu_s=time.process_time() - c, rows=int(m.x.shape[0]),
                    demand_cities=int(X.shape[1]), **sinfo)
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -160,6 +162,7 @@ def main() -> int:
         if ok:
             result["solve_max_s"] = round(max(r["seconds"] for r in ok), 2)
             result["solve_max_cpu_s"] = round(max(r["cpu_s"] for r in ok), 2)
+            result["solve_only_max_cpu_s"] = round(max(r["solve_cpu_s"] for r in ok), 2)
             result["solve_max_peak_rss_mib"] = round(max(r["peak_rss_mib"] for r in ok), 1)
             result["targets"] = {"seconds_per_year": 20, "gib_per_year": 4,
                                  "seconds_met": result["solve_max_s"] < 20, "cpu_seconds_met": result["solve_max_cpu_s"] < 20,
