@@ -175,11 +175,13 @@ def main() -> int:
             result["book"] = _child(["--step", "book", "--pfile", str(pfile), "--outdir", str(work / "book")], env)
     finally:
         result["load_after"] = _load()
-        shutil.rmtree(work / "cache", ignore_errors=True)
-        if not a.fake and not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
+        if a.keep and not a.fake:  # keep the temporary fake only
+            for p in work.iterdir():
+                if p != fake:
+                    shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
+            result["kept_fake"] = str(fake)
         else:
-            shutil.rmtree(work / "book", ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
     write(result, a.out)
     return 0
 
