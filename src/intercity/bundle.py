@@ -53,14 +53,13 @@ def user_files(source: str, params: Params | None) -> dict[str, Path]:
     return {}
 
 
-def stage_inputs(source: str, params: Params | None = None
-                 ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Path]]:
-    """(package modules, project data files, user files by parameter name) the bundle stage of
-    ``source`` reads (see :mod:`intercity.cachekey`); the user files need ``params``."""
+def stage_inputs(source: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(package modules, project data files) the bundle stage of ``source`` reads (see
+    :mod:`intercity.cachekey`); the user's own files of a parameter set are :func:`user_files`."""
     if source not in sources.REGISTRY:
         raise BundleError(f"data_source {source!r} has no builder; known: {sorted(sources.REGISTRY)}")
     return (("intercity.bundle", f"intercity.sources.{sources.REGISTRY[source]}"),
-            BUNDLE_DATA + SOURCE_DATA.get(source, ()), user_files(source, params))
+            BUNDLE_DATA + SOURCE_DATA.get(source, ()))
 
 
 def cache_key(params: Params, source: str | None = None) -> str:
@@ -68,7 +67,8 @@ def cache_key(params: Params, source: str | None = None) -> str:
     the source runs (its modules and their imports), the data files it reads and the bytes of the
     user's files (``ceads``: every table, the layout, the city lists and the city panel, by sha256)."""
     source = source or params.data_source
-    modules, data, named = stage_inputs(source, params)
+    modules, data = stage_inputs(source)
+    named = user_files(source, params)
     return (f"{source}-{cachekey.key('bundle', modules, data, {**params.data_key(), 'data_source': source}, named_files=named)}")
 
 
