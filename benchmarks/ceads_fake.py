@@ -47,7 +47,8 @@ def step(name: str, n: int, folder: str) -> dict:
     """One measured step in this process; prints its JSON result."""
     import numpy as np
 
-    from intercity.sources import ceads, ceads_fake
+    from intercity.sources import ceads
+    from intercity.sources.ceads import fake as ceads_fake
 
     out: dict = {"step": name, "cities": n, "rows": n * S}
     folder_p = Path(folder)

@@ -584,3 +584,40 @@ def test_negative_output_implied_by_drawdowns_is_an_error():
     f[1, 1] = -50.0  # city B draws down 50 of its local product 02: output of (B, 02) = 2 - 50 < 0
     with pytest.raises(MRIOError, match=r"gross output of city 120000 sector 02 implied by the system is negative"):
         induced_output(replace(m, final_demand=f))
+
+
+def test_structured_solve_does_not_depend_on_the_memory_order_of_the_shares():
+    """A shares array in Fortran order (e.g. a slice of a larger system) solves like a C-ordered
+    one: the Neumann iteration's ``out=`` buffers must be views, not copies."""
+    rng = np.random.default_rng(7)
+    S, n = 3, 4
+    a = rng.uniform(0.0, 0.2, (S, S))
+    shares = rng.uniform(0.1, 1.0, (S, n, n))
+    shares /= shares.sum(axis=1, keepdims=True)
+    f = rng.uniform(1.0, 2.0, (n, S))
+    c = StructuredMRIO(tuple("abcd"), ("1", "2", "3"), a, shares, f)
+    fortran = StructuredMRIO(tuple("abcd"), ("1", "2", "3"), a, np.asfortranarray(shares), f)
+    assert not fortran.shares.flags.c_contiguous
+    Xc, _ = solve_structured(c)
+    Xf, _ = solve_structured(fortran)
+    assert np.abs(Xf - Xc).max() <= 1e-12 * np.abs(Xc).max()
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/statm"), reason="reads /proc/self/statm (Linux)")
+def test_release_pages_drops_a_memory_mapped_array_from_the_resident_set(tmp_path):
+    from intercity.mrio import release_pages
+
+    def rss_mib():
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * __import__("os").sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+    np.save(tmp_path / "z.npy", np.full((2000, 2000), 0.5))
+    z = np.load(tmp_path / "z.npy", mmap_mode="r")
+    m = DenseMRIO(("a",), ("1",), z, np.ones((2000, 1)), np.ones(2000))  # as the bundle holds a CEADs year
+    before = rss_mib()
+    total = float(np.asarray(m.Z).sum())
+    assert rss_mib() - before > 20  # the 30 MiB are resident once read
+    release_pages(m.Z)
+    assert rss_mib() - before < 5
+    assert float(m.Z.sum()) == total  # still readable
+    release_pages(np.ones(3))  # ordinary arrays: nothing to do

@@ -169,7 +169,8 @@ def _write_if_changed(path: Path, data: bytes | str) -> bool:
 
 #: What each parameter means (the parameter page's third column).
 PARAMETER_MEANING = {
-    "data_source": "where the data bundle comes from: synthetic, public, or auto (public when its files can be had)",
+    "data_source": ("where the data bundle comes from: synthetic, public, ceads (the user's CEADs tables, every other "
+                    "variable public), or auto (public when its files can be had)"),
     "scale": "share of the study's 273 cities kept",
     "seed": "seed of every random draw",
     "periods": "the periods (first and last MRIO year); yearly variables are averaged within each",
@@ -178,7 +179,27 @@ PARAMETER_MEANING = {
     "money_unit": "unit of the transfer T before IT = sign(T) ln(1 + |T|)",
     "hsr_measure": "how the public source counts the HSR lines serving both cities: full station lists or key stations",
     "name": "name of the parameter set (names the book, _build/<name>, and results/<name>)",
+    "ceads": "the user's CEADs files (with data_source ceads only)",
+    "ceads.mrio": "the CEADs table of the MRIO year (.mat or spreadsheet)",
+    "ceads.layout": "the layout declaration the tables are read by (a JSON file, or a mapping)",
+    "ceads.cities": "the cities of the tables in file order (names or adcodes)",
+    "ceads.unit": "money unit of the files, converted to 10k yuan",
+    "ceads.city_panel": "the user's city panel (replaces imputed and proxy values)",
 }
+
+
+def _expand_ceads(value: dict) -> list[dict]:
+    """The ``ceads`` section as one row per file or setting (``ceads.mrio.2012``, ...)."""
+    rows = []
+    for key, v in value.items():
+        if v is None:
+            continue
+        if isinstance(v, dict) and key in ("mrio", "cities"):
+            rows += [{"parameter": f"ceads.{key}.{y}", "value": str(f), "meaning": PARAMETER_MEANING[f"ceads.{key}"]}
+                     for y, f in v.items()]
+        else:
+            rows.append({"parameter": f"ceads.{key}", "value": str(v), "meaning": PARAMETER_MEANING.get(f"ceads.{key}", "")})
+    return rows
 
 
 def parameter_table(values: dict) -> pd.DataFrame:
@@ -192,8 +213,12 @@ def parameter_table(values: dict) -> pd.DataFrame:
         "periods": ", ".join(p.period_labels),
         "distance_tiers_km": ", ".join(f"{t:g}" for t in p.distance_tiers_km),
     }
-    rows = [{"parameter": k, "value": shown.get(k, str(v)), "meaning": PARAMETER_MEANING.get(k, "")}
-            for k, v in p.to_dict().items()]
+    rows = []
+    for k, v in p.to_dict().items():
+        if k == "ceads" and isinstance(v, dict):
+            rows += _expand_ceads(v)
+        else:
+            rows.append({"parameter": k, "value": shown.get(k, str(v)), "meaning": PARAMETER_MEANING.get(k, "")})
     rows += [
         {"parameter": "cities kept (derived)", "value": str(p.n_cities), "meaning": "round(scale x 273), at least 4"},
         {"parameter": "MRIO years (derived)", "value": ", ".join(map(str, p.mrio_years)),

@@ -75,13 +75,25 @@ def sample_cities(eligible: pd.DataFrame, n_cities: int | None, rng: np.random.G
     return eligible[keep].sort_values("city_id").reset_index(drop=True), pd.DataFrame(rows, columns=_LEDGER)
 
 
+#: Name endings of the prefecture-level units that are not cities: autonomous prefectures,
+#: prefectures and leagues (the CEADs city tables include them).
+OTHER_PREFECTURE_SUFFIXES: tuple[str, ...] = ("自治州", "地区", "盟")
+
+
 def _pinyin(name_zh: str) -> str:
-    base = name_zh[:-1] if name_zh.endswith("市") and len(name_zh) > 2 else name_zh
+    base = name_zh
+    for suffix in ("市",) + OTHER_PREFECTURE_SUFFIXES:
+        if base.endswith(suffix) and len(base) > len(suffix) + 1:
+            base = base[: -len(suffix)]
+            break
     return "".join(lazy_pinyin(base)).capitalize()
 
 
-def city_universe() -> pd.DataFrame:
-    """All prefecture-level cities (name ending in 市) and the four municipalities.
+def city_universe(all_prefectures: bool = False) -> pd.DataFrame:
+    """All prefecture-level cities (name ending in 市) and the four municipalities (297 units);
+    with ``all_prefectures``, also the other prefecture-level units: autonomous prefectures
+    (自治州), prefectures (地区) and leagues (盟), 338 units in all, as the CEADs city tables
+    count them (their English name drops the suffix: 延边朝鲜族自治州 -> "Yanbianchaoxianzu").
 
     Columns: city_id, name_zh, name_en, province, region, lon, lat; sorted by city_id.
     Taiwan, Hong Kong and Macao are not part of the study's universe.
@@ -92,8 +104,9 @@ def city_universe() -> pd.DataFrame:
     raw["code6"] = raw["adcode"].str[:6]
     prov_rows = raw[raw["adcode"].str[2:] == "0000000000"]
     provinces = pd.Series(prov_rows["name"].to_numpy(), index=prov_rows["adcode"].str[:2].to_numpy())
+    suffixes = ("市",) + (OTHER_PREFECTURE_SUFFIXES if all_prefectures else ())
     pref = raw[(raw["adcode"].str[4:] == "00000000") & (raw["adcode"].str[2:4] != "00")
-               & raw["name"].str.endswith("市")]
+               & raw["name"].str.endswith(suffixes)]
     muni = raw[raw["code6"].isin(MUNICIPALITIES)]
     out = pd.concat([pref, muni], ignore_index=True)
     out = out[out["adcode"].str[:2].isin(REGIONS)]

@@ -1,7 +1,8 @@
 """Command line: ``python -m intercity build --params FILE [--only NOTEBOOK] [--out DIR] [--no-html]``,
 ``python -m intercity html --params FILE [--out DIR]``, ``python -m intercity data prepare --params FILE``,
-``python -m intercity data fetch`` and
-``python -m intercity data fake-ceads --out DIR [--cities N] [--seed S] [--formats mat,xlsx]``."""
+``python -m intercity data fetch``,
+``python -m intercity data fake-ceads --out DIR [--cities N] [--seed S] [--formats mat,xlsx]
+[--all-prefectures]`` and ``python -m intercity data template --out FILE`` (the city panel template)."""
 
 from __future__ import annotations
 
@@ -37,13 +38,21 @@ def main(argv: list[str] | None = None) -> int:
                            "(2012, 2015, 2017; .mat and .xlsx), a city list, a city panel and the layout")
     fake.add_argument("--out", required=True, help="folder to write (created if absent)")
     fake.add_argument("--cities", type=int, default=41,
-                      help="number of cities (default 41 = the ci scale; 273 = the study's full scale; at most 288)")
+                      help="number of cities (default 41 = the ci scale; 273 = the study's full scale; at most 288, "
+                           "or 329 with --all-prefectures)")
+    fake.add_argument("--all-prefectures", action="store_true",
+                      help="draw the cities from every prefecture-level unit (autonomous prefectures, prefectures and "
+                           "leagues too), as the CEADs tables count them (e.g. --cities 313)")
     fake.add_argument("--seed", type=int, default=None, help="seed of the synthetic world (default: that of params/default.yaml)")
     fake.add_argument("--formats", default=None,
                       help="comma-separated: mat, xlsx (default both; .xlsx is skipped above 60 cities unless "
                            "named explicitly with --formats)")
     fake.add_argument("--unit", default="10k yuan", help="money unit of the files: yuan, 10k yuan, million yuan, 100 million yuan")
     fake.add_argument("--export-share", type=float, default=0.05, help="exports as a share of output (default 0.05)")
+    tpl = dsub.add_parser("template", help="write the city panel template (CSV, units in its header comment) "
+                          "for the parameter ceads.city_panel")
+    tpl.add_argument("--out", required=True, help="CSV file to write")
+    tpl.add_argument("--years", default="2011-2017", help="first-last year of the rows (default 2011-2017)")
     args = ap.parse_args(argv)
     try:
         return _run(args)
@@ -64,14 +73,24 @@ def one_line(err: BaseException) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "data" and args.action == "template":
+        from intercity.sources.ceads import panel
+
+        first, _, last = args.years.partition("-")
+        if not (first.isdigit() and last.isdigit() and int(first) <= int(last)):
+            raise params_mod.ParamsError(f"--years {args.years!r}: expected first-last, e.g. 2011-2017")
+        path = panel.write_template(args.out, range(int(first), int(last) + 1))
+        print(f"city panel template written to {path}: fill in the values you have (units in its header comment), "
+              "then name it as ceads.city_panel in your parameter file")
+        return 0
     if args.command == "data" and args.action == "fake-ceads":
-        from intercity.sources import ceads_fake
+        from intercity.sources.ceads import fake as ceads_fake
 
         formats = [f.strip() for f in (args.formats or "mat,xlsx").split(",") if f.strip()]
         done = ceads_fake.write(args.out, n_cities=args.cities,
                                 seed=ceads_fake.DEFAULT_SEED if args.seed is None else args.seed,
                                 formats=formats, unit=args.unit, export_share=args.export_share,
-                                force_xlsx=args.formats is not None,
+                                force_xlsx=args.formats is not None, all_prefectures=args.all_prefectures,
                                 log=lambda m: print(f"note: {m}", file=sys.stderr))
         for key, value in done.items():
             if key != "seconds":

@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, field_validator,
+                      model_validator)
 
 #: Data sources the build knows. ``synthetic`` needs nothing but the installed packages;
-#: ``public`` reads the real public inputs of ``data/manifest.csv``; ``auto`` resolves to
-#: ``public`` when those files can be had (mirror or download) and to ``synthetic`` otherwise.
-DATA_SOURCES: tuple[str, ...] = ("synthetic", "public", "auto")
+#: ``public`` reads the real public inputs of ``data/manifest.csv``; ``ceads`` reads the user's
+#: CEADs city MRIO (parameter section ``ceads``) and takes every other variable from ``public``;
+#: ``auto`` resolves to ``public`` when its files can be had (mirror or download) and to
+#: ``synthetic`` otherwise.
+DATA_SOURCES: tuple[str, ...] = ("synthetic", "public", "ceads", "auto")
 #: Clustering conventions of the headline standard errors.
 CLUSTERS: tuple[str, ...] = ("pair", "twoway")
 #: Money units the transfer can be expressed in before its signed log, and their size in 10k yuan.
@@ -42,6 +45,8 @@ MIN_CITIES: int = 15
 MIN_PERIODS: int = 2
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: File suffixes of a CEADs table: MATLAB, or a spreadsheet.
+CEADS_SUFFIXES: tuple[str, ...] = (".mat", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
 
 class ParamsError(ValueError):
@@ -62,7 +67,104 @@ ALLOWED: dict[str, str] = {
     "hsr_measure": "one of ['stations', 'key_stations'] (public source: lines serving both cities counted on "
                    "full station lists, or on the line list's key stations only)",
     "name": "a name of letters, digits, '_', '.' or '-' (starting with a letter or digit, at most 64)",
+    "ceads": ("with data_source 'ceads', a mapping: mrio (MRIO year -> .mat or spreadsheet file), layout (a JSON "
+              "file or a mapping of layout keys), cities (a city-list file, or MRIO year -> file), unit (one of "
+              f"{list(MONEY_UNITS)}), optional city_panel (a CSV file); paths relative to the project root"),
 }
+
+
+def _resolve(path: str) -> Path:
+    """A parameter's path: absolute as given, else relative to the project root."""
+    from intercity import paths
+
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else paths.PROJECT_ROOT / p
+
+
+class CEADsParams(BaseModel):
+    """The ``ceads`` section: the user's CEADs city MRIO files (see :mod:`intercity.sources.ceads`).
+
+    mrio: {MRIO year: file} (.mat struct MRIO, or a spreadsheet), one per MRIO year of the periods.
+    layout: the layout declaration, a JSON file (as ``python -m intercity data fake-ceads`` writes
+        it) or a mapping of :class:`intercity.sources.ceads.Layout` keys.
+    cities: the cities of the tables in file order (names or adcodes; a .csv or a text file), one
+        file for every year or {MRIO year: file}; a spreadsheet year may go without (its city label
+        column names them), a .mat year may not.
+    unit: money unit of the files, converted to the book's 10k yuan.
+    city_panel: optional CSV of the user's city panel (template: ``python -m intercity data template``).
+
+    Relative paths are relative to the project root (the folder holding ``params/``). Files must
+    exist (checked here, so a missing file stops before any data stage).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mrio: dict[int, str]
+    layout: str | dict[str, Any]
+    cities: str | dict[int, str] | None = None
+    unit: Literal["yuan", "10k yuan", "million yuan", "100 million yuan"]
+    city_panel: str | None = None
+
+    @model_validator(mode="after")
+    def _files(self) -> "CEADsParams":
+        for y, f in sorted(self.mrio.items()):
+            p = _resolve(f)
+            if p.suffix.lower() not in CEADS_SUFFIXES:
+                raise ValueError(f"mrio.{y} = {f!r}: not a .mat or spreadsheet file ({', '.join(CEADS_SUFFIXES)})")
+            if not p.is_file():
+                raise ValueError(f"mrio.{y} = {f!r}: file not found ({p})")
+        if isinstance(self.layout, str):
+            p = _resolve(self.layout)
+            if not p.is_file():
+                raise ValueError(f"layout = {self.layout!r}: file not found ({p})")
+        lists = self.cities if isinstance(self.cities, dict) else {}
+        extra = sorted(set(lists) - set(self.mrio))
+        if extra:
+            raise ValueError(f"cities.{extra[0]}: a city list for a year without an MRIO file (mrio has "
+                             f"{sorted(self.mrio)})")
+        for label, f in ([("cities", self.cities)] if isinstance(self.cities, str) else
+                         [(f"cities.{y}", v) for y, v in sorted(lists.items())]) + [("city_panel", self.city_panel)]:
+            if f is not None and not _resolve(f).is_file():
+                raise ValueError(f"{label} = {f!r}: file not found ({_resolve(f)})")
+        for y, f in sorted(self.mrio.items()):
+            if _resolve(f).suffix.lower() == ".mat" and self.city_list_path(y) is None:
+                raise ValueError(f"cities: the .mat file of {y} names no cities; give the city list in file order")
+        return self
+
+    def path(self, value: str) -> Path:
+        """A path of this section resolved (absolute, or relative to the project root)."""
+        return _resolve(value)
+
+    def mrio_path(self, year: int) -> Path:
+        return _resolve(self.mrio[year])
+
+    def city_list_path(self, year: int) -> Path | None:
+        """The city list of ``year``'s table, or None (a spreadsheet naming its cities)."""
+        if isinstance(self.cities, dict):
+            return _resolve(self.cities[year]) if year in self.cities else None
+        return _resolve(self.cities) if self.cities is not None else None
+
+    def city_list_name(self, year: int) -> str:
+        return f"ceads.cities.{year}" if isinstance(self.cities, dict) else "ceads.cities"
+
+    def files(self) -> dict[str, Path]:
+        """{parameter name: path} of every user file the bundle reads (hashed into its cache key)."""
+        out = {f"ceads.mrio.{y}": self.mrio_path(y) for y in sorted(self.mrio)}
+        if isinstance(self.layout, str):
+            out["ceads.layout"] = _resolve(self.layout)
+        if isinstance(self.cities, dict):
+            out.update({f"ceads.cities.{y}": _resolve(f) for y, f in sorted(self.cities.items())})
+        elif self.cities is not None:
+            out["ceads.cities"] = _resolve(self.cities)
+        if self.city_panel is not None:
+            out["ceads.city_panel"] = _resolve(self.city_panel)
+        return out
+
+    def data_key(self) -> dict[str, Any]:
+        """What of this section, beside the files' bytes, determines the bundle: the unit, an inline
+        layout, and which file plays which part."""
+        return {"unit": self.unit, "layout": self.layout if isinstance(self.layout, dict) else "file",
+                "parts": sorted(self.files())}
 
 
 class Params(BaseModel):
@@ -78,11 +180,12 @@ class Params(BaseModel):
     hsr_measure: how the public source counts HSR lines serving both cities: "stations" (full
         station lists, default) or "key_stations" (the line list's key stations; for comparison).
     name: label of the parameter set (e.g. "default", "ci"): names results/<name> and the book.
+    ceads: the user's CEADs files (:class:`CEADsParams`); required by, and only with, data_source "ceads".
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    data_source: Literal["synthetic", "public", "auto"]
+    data_source: Literal["synthetic", "public", "ceads", "auto"]
     scale: StrictFloat | StrictInt
     seed: StrictInt = Field(ge=0)
     periods: tuple[tuple[StrictInt, StrictInt], ...] = ((2012, 2015), (2015, 2017))
@@ -91,6 +194,21 @@ class Params(BaseModel):
     money_unit: Literal["yuan", "10k yuan", "million yuan", "100 million yuan"] = "10k yuan"
     hsr_measure: Literal["stations", "key_stations"] = "stations"
     name: str = "custom"
+    ceads: CEADsParams | None = None
+
+    @model_validator(mode="after")
+    def _source_section(self) -> "Params":
+        if self.data_source == "ceads":
+            if self.ceads is None:
+                raise ValueError("data_source 'ceads' needs the parameter section 'ceads' (mrio, layout, cities, unit)")
+            missing = [y for y in self.mrio_years if y not in self.ceads.mrio]
+            if missing:
+                raise ValueError(f"parameter 'ceads.mrio' has no file for MRIO year {missing[0]} (the periods need "
+                                 f"{', '.join(map(str, self.mrio_years))}; it has {', '.join(map(str, sorted(self.ceads.mrio)))})")
+        elif self.ceads is not None:
+            raise ValueError(f"parameter 'ceads' is given but data_source is {self.data_source!r}: set data_source: "
+                             "ceads, or remove the section")
+        return self
 
     @field_validator("scale")
     @classmethod
@@ -157,9 +275,13 @@ class Params(BaseModel):
 
     def data_key(self) -> dict[str, Any]:
         """The parameters that determine the StudyData bundle (hashed into its cache key)."""
-        return {"data_source": self.data_source, "n_cities": self.n_cities, "seed": self.seed,
-                "years": list(range(min(self.mrio_years) - 1, max(self.mrio_years) + 1)),
-                "hsr_measure": self.hsr_measure}
+        key = {"data_source": self.data_source, "n_cities": self.n_cities, "seed": self.seed,
+               "years": list(range(min(self.mrio_years) - 1, max(self.mrio_years) + 1)),
+               "hsr_measure": self.hsr_measure}
+        if self.ceads is not None:  # the files' bytes enter through intercity.bundle.stage_inputs
+            key["ceads"] = self.ceads.data_key()
+            key["mrio_years"] = list(self.mrio_years)
+        return key
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly values (lists for tuples), as papermill injects them."""
@@ -170,16 +292,43 @@ FIELDS: tuple[str, ...] = tuple(Params.model_fields)
 _REQUIRED = tuple(k for k, f in Params.model_fields.items() if f.is_required())
 
 
+#: Per parameter of the ``ceads`` section, what is allowed (used in error messages).
+CEADS_ALLOWED: dict[str, str] = {
+    "mrio": "a mapping of MRIO year -> file (.mat or spreadsheet), e.g. {2012: data/ceads/city_mrio_2012.mat}",
+    "layout": "a JSON layout file (as fake-ceads writes it) or a mapping of layout keys",
+    "cities": "a city-list file (names or adcodes in file order), or a mapping of MRIO year -> file",
+    "unit": f"one of {list(MONEY_UNITS)}",
+    "city_panel": "a CSV file from the template of `python -m intercity data template`",
+}
+CEADS_FIELDS: tuple[str, ...] = tuple(CEADS_ALLOWED)
+
+
 def _message(err: ValidationError, values: Mapping[str, Any], source: str) -> str:
     """One line for the first error of a pydantic ValidationError."""
     first = err.errors()[0]
-    loc = first.get("loc") or ("",)
+    loc = first.get("loc") or ()
+    msg = str(first.get("msg", "")).removeprefix("Value error, ")
+    if not loc or (first["type"] == "value_error" and msg.startswith("parameter '")):
+        return f"{source}: {msg}"  # a rule across parameters, or one that names its parameter
     name = str(loc[0])
+    if name == "ceads" and len(loc) > 1:
+        sub = str(loc[1])
+        dotted = f"ceads.{sub}" + (f".{loc[2]}" if sub in ("mrio", "cities") and len(loc) > 2
+                                   and str(loc[2]).isdigit() else "")
+        if first["type"] == "extra_forbidden":
+            return f"{source}: unknown parameter '{dotted}'; allowed: {list(CEADS_FIELDS)}"
+        if first["type"] == "missing":
+            return f"{source}: parameter '{dotted}' is missing ({CEADS_ALLOWED.get(sub, '')})"
+        return (f"{source}: parameter '{dotted}' = {first.get('input')!r} is invalid: allowed "
+                f"{CEADS_ALLOWED.get(sub, msg)}")
+    if name == "ceads" and first["type"] == "value_error":  # a CEADsParams rule: "<sub> = ...: why"
+        head, _, rest = msg.partition(" ")
+        return f"{source}: parameter 'ceads.{head.rstrip(':')}'{':' if head.endswith(':') else ''} {rest}"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown parameter '{name}'; allowed: {sorted(FIELDS)}"
     if first["type"] == "missing":
         return f"{source}: parameter '{name}' is missing ({ALLOWED.get(name, '')})"
-    why = f" ({first['msg'].removeprefix('Value error, ')})" if first["type"] == "value_error" else ""
+    why = f" ({msg})" if first["type"] == "value_error" else ""
     return (f"{source}: parameter '{name}' = {values.get(name, first.get('input'))!r} is invalid{why}: "
             f"allowed {ALLOWED.get(name, first.get('msg', ''))}")
 
@@ -195,7 +344,7 @@ def from_mapping(values: Mapping[str, Any], source: str = "parameters") -> Param
     for name in _REQUIRED:
         if name not in values or values[name] is None:
             raise ParamsError(f"{source}: parameter '{name}' is missing ({ALLOWED[name]})")
-    nulls = [k for k, v in values.items() if v is None and k in FIELDS]
+    nulls = [k for k, v in values.items() if v is None and k in FIELDS and Params.model_fields[k].default is not None]
     if nulls:
         raise ParamsError(f"{source}: parameter '{nulls[0]}' is empty (null): allowed {ALLOWED[nulls[0]]}")
     try:

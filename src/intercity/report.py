@@ -28,8 +28,29 @@ SOURCE_TEXT = {
                "realism table in *Measurement*). The city MRIO is NOT the CEADs table: it is a stand-in "
                "built from the national IO tables (mapped to the book's 41 sectors by description), regionalised with city sector structure "
                "constrained to real provincial output by sector (2015 interpolated) and a distance-gravity trade model."),
-    "ceads": ("CEADs tables", "the user's copy of the CEADs city MRIO with their panel files."),
+    "ceads": ("CEADs city MRIO", "the city MRIO is the user's copy of the CEADs city-level MRIO tables "
+              "(read by the declared layout, converted to 10k yuan, mapped to the book's 41 sectors by "
+              "description); every other variable (HSR lines, the Baidu search index, the city panel) comes "
+              "from the public source, except where the user's own city panel replaces an imputed or proxy "
+              "value (flagged 'user'; see the data realism table in *Measurement*)."),
 }
+
+
+def ceads_files_text(meta: dict) -> str:
+    """One sentence naming the user's CEADs files of a ``ceads`` bundle (its ``meta``), or ''."""
+    mrio = meta.get("mrio", {}) if isinstance(meta, dict) else {}
+    files = mrio.get("files")
+    if not files:
+        return ""
+    years = ", ".join(f"{y}: `{f['name']}` ({f['cities']} cities x {f['file_sectors']} sectors, sha256 "
+                      f"{f['sha256'][:12]})" for y, f in sorted(files.items()))
+    panel = meta.get("city_panel") or {}
+    used = sum(int(r.get("replaced", 0)) for r in panel.get("use", []))
+    panel_text = (f" City panel `{panel['name']}`: {used:,} values replace imputed or proxy values."
+                  if panel else " No city panel of the user's.")
+    outside = mrio.get("cities_outside_panel", 0)
+    return (f"CEADs tables ({mrio.get('unit', '')} in the files): {years}. {outside} MRIO cities outside the "
+            f"panel stay in the Leontief system (see the ledger).{panel_text}")
 
 
 def source_banner(study) -> Markdown:
@@ -46,6 +67,7 @@ def source_banner(study) -> Markdown:
           f"[all parameters](parameters.md)): {n} cities, {n * (n - 1):,} ordered pairs x "
           f"{len(p.periods)} periods = {len(study.panel):,} panel rows; seed {p.seed}; "
           f"standard errors clustered by {'pair' if p.cluster == 'pair' else 'origin and destination'}."
+          + (f"\n\n{ceads_files_text(study.data.meta)}" if study.source == "ceads" else "")
           + (f"\n\n{study.data.meta['resolution']}." if study.data.meta.get("resolution") else "")
           + "\n```")
     return Markdown(md)
@@ -222,8 +244,91 @@ def glue_effects(compared: pd.DataFrame, table_name: str) -> None:
         glue(f"{table_name}_{r.column}_pub", f"{r.published_coef:g}{r.published_stars}")
 
 
+def parameter_sets(directory=None) -> pd.DataFrame:
+    """One row per parameter file of ``params/`` (or ``directory``): file, data source, scale,
+    cities, seed, cluster, distance tiers; a set that does not validate here (e.g. a CEADs set whose
+    files are not on this machine) is listed with the reason in ``note`` instead of stopping the page."""
+    from pathlib import Path
+
+    from intercity import params as params_mod
+    from intercity import paths
+
+    directory = Path(directory or paths.PARAMS_DIR)
+    rows = []
+    for f in sorted(directory.glob("*.yaml")):
+        row = {"file": f"params/{f.name}"}
+        try:
+            p = params_mod.load(f)
+        except params_mod.ParamsError as err:
+            row["note"] = ("not usable on this machine: "
+                           + str(err).removeprefix(f"{f}: ").replace(f"{paths.PROJECT_ROOT}/", ""))
+        else:
+            row.update({"data_source": p.data_source, "scale": p.scale, "cities": p.n_cities, "seed": p.seed,
+                        "cluster": p.cluster, "distance tiers (km)": ", ".join(f"{t:g}" for t in p.distance_tiers_km),
+                        "note": ""})
+        rows.append(row)
+    cols = ["file", "data_source", "scale", "cities", "seed", "cluster", "distance tiers (km)", "note"]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("cities", "seed"):
+        out[c] = [f"{int(v)}" if pd.notna(v) else "" for v in out[c]]
+    text = ["data_source", "cluster", "distance tiers (km)", "note"]
+    out[text] = out[text].fillna("")
+    return out
+
+
+def measurement_checks(checks: pd.DataFrame) -> pd.DataFrame:
+    """The measurement chapter's consistency checks: glue ``meas_checks_text`` (a sentence that
+    fits the MRIO form of the build) and return the checks table to show (readable column names,
+    without timings).
+
+    Structured systems (synthetic, public): summing the induced output over cities reproduces the
+    national Leontief system exactly, and the first year is solved in dense form too. Dense
+    systems (CEADs): the residual of the solve, and the gap to the national system, which for a
+    dense table is aggregation bias, not an error (:func:`intercity.mrio.national_system`).
+    """
+    dense = checks[checks["form"] == "DenseMRIO"]
+    structured = checks[checks["form"] == "StructuredMRIO"]
+    parts = []
+    if len(structured):
+        parts.append("Summing induced output over cities must reproduce the national Leontief system; the largest "
+                     f"relative gap in this build is {structured['national_gap'].max():.1e}.")
+        compared = structured.dropna(subset=["dense_gap"])
+        if len(compared):
+            parts.append(f"The same system of {int(compared['year'].min())} is also solved in dense form (the full "
+                         "city x sector matrix and its LU factorisation, as the CEADs tables are); the two forms "
+                         f"differ by at most {compared['dense_gap'].max():.1e} of the largest induced output.")
+    if len(dense):
+        rows = int(dense["cities"].max() * dense["sectors"].max())
+        solvers = "; ".join(sorted(set(dense["solver"])))
+        parts.append(f"The {'CEADs tables are' if len(structured) == 0 else 'dense tables are'} dense: each year's "
+                     f"Leontief matrix I - A (up to {rows:,} rows) is LU-factorised once and solved for every "
+                     f"demanding city at once ({solvers}); the largest relative residual max|F - (I - A) X| / max|F| "
+                     f"is {dense['residual'].max():.1e}. Summed over cities, a dense table gives a national system "
+                     "only up to aggregation bias: the largest gap between the induced output summed over cities and "
+                     f"that national system's solution, {dense['national_gap'].max():.1e}, measures how much the "
+                     "cities' input structures differ from their average, not an error.")
+    glue("meas_checks_text", " ".join(parts))
+    shown = checks.drop(columns=[c for c in ("seconds", "dense_seconds") if c in checks.columns])
+    if shown["residual"].isna().all():
+        shown = shown.drop(columns=["residual"])
+    if shown["dense_gap"].isna().all():
+        shown = shown.drop(columns=["dense_gap"])
+    return shown.rename(columns={"national_gap": "max relative gap to the national Leontief solution",
+                                 "dense_gap": "max relative gap, dense LU vs structured solve",
+                                 "residual": "relative residual of the solve"})
+
+
+#: The MRIO of each source, for the data realism table: (status, provenance, note).
+MRIO_REALISM = {
+    "synthetic": ("synthetic", "synthetic", "synthetic Chenery-Moses MRIO (national coefficients x gravity trade shares)"),
+    "public": ("proxy", "proxy", "stand-in for the CEADs tables: national IO tables regionalised to cities"),
+    "ceads": ("user", "user", "the user's CEADs city MRIO tables"),
+}
+
+
 def data_realism(data) -> pd.DataFrame:
-    """For each variable of the bundle: real, partial, proxy, imputed, user or synthetic, with coverage.
+    """For each variable of the bundle: real, partial, proxy, imputed, user or synthetic, with coverage;
+    and a last row for the city MRIO (synthetic, the public stand-in, or the user's CEADs tables).
 
     Coverage counts the values by provenance (``prov_<variable>`` columns, one of
     :data:`intercity.schema.PROVENANCE`). Status: "synthetic" when any value is generated; "proxy"
@@ -252,6 +357,11 @@ def data_realism(data) -> pd.DataFrame:
             rows.append({"variable": var, "table": table, "status": status,
                          **{f"% {k}": 100 * share[k] for k in PROVENANCE},
                          "note": incomplete.get(var, notes.get(var, ""))})
+    if data.source in MRIO_REALISM:
+        status, prov, note = MRIO_REALISM[data.source]
+        note = (meta.get("mrio", {}) or {}).get("note", note) if isinstance(meta.get("mrio"), dict) else note
+        rows.append({"variable": "city MRIO (Z, F, x)", "table": "mrio", "status": status,
+                     **{f"% {k}": 100.0 * (k == prov) for k in PROVENANCE}, "note": note})
     return pd.DataFrame(rows)
 
 
@@ -259,7 +369,7 @@ def mrio_note(data) -> Markdown:
     """The source's note on its MRIO (``meta["mrio"]``): for the public stand-in, what it is built
     from, the provincial constraint (which years' shares are observed and which interpolated), how
     much output the constraint moves between provinces, and the provinces the sample covers only
-    in part. Empty for a source without such a note (synthetic, CEADs)."""
+    in part; for CEADs, what the tables are. Empty for a source without such a note (synthetic)."""
     meta = data.meta.get("mrio", {}) if isinstance(data.meta, dict) else {}
     if not meta.get("note"):
         return Markdown("")

@@ -253,12 +253,15 @@ def measure(data: "StudyData", periods: Sequence[tuple[int, int]],
 
     An MRIO may hold cities the panel lacks (a CEADs table): they stay in the Leontief system, so
     their demand still induces output in the panel's cities; only the panel's cities enter the
-    transfers. Checks per year: the form, cities, sectors, seconds of the solve, and the largest gap between
-    the induced output summed over cities and the national Leontief solution (relative to
-    national output). For the first year of a structured system the dense path is also run
-    (the full city x sector matrix and its LU), and the largest gap between the two forms is
-    recorded (relative to the largest induced output): both forms run in every build. ``log``
-    (a callable taking one line) hears of each year solved.
+    transfers. Checks per year: the form, cities, sectors, seconds of the solve, the solver, and
+    the largest gap between the induced output summed over cities and the national Leontief
+    solution (relative to national output; exact for a structured system, aggregation bias for a
+    dense one). Dense systems (a CEADs table) are solved by :func:`intercity.mrio.solve_dense`
+    (one LU for every demanding city), whose relative residual ``max|F - (I - A) X| / max|F|`` is
+    recorded. For the first year of a structured system the dense path is also run (the full city
+    x sector matrix and its LU), and the largest gap between the two forms is recorded (relative
+    to the largest induced output): both forms run in every build. ``log`` (a callable taking one
+    line) hears of each year solved.
     """
     log = log or (lambda _m: None)
     induced, checks = {}, []
@@ -267,10 +270,20 @@ def measure(data: "StudyData", periods: Sequence[tuple[int, int]],
         log(f"measurement: MRIO {year} ({k + 1}/{len(years)}, {type(m).__name__}, {m.n_cities} cities x "
             f"{m.n_sectors} sectors) ...")
         t0 = time.perf_counter()
-        x = mrio_mod.induced_output(m, label=year)
+        if isinstance(m, mrio_mod.DenseMRIO):
+            mrio_mod.validate(m, year)
+            X, info = mrio_mod.solve_dense(m, label=year)
+            x = X.reshape(m.n_cities, m.n_sectors, m.n_cities)
+            del X
+            solver = (f"LU, single precision, {info['refinements']} refinement steps in double" if info["precision"] == "mixed"
+                      else "LU, double precision")
+            residual = info["residual"]
+        else:
+            x = mrio_mod.induced_output(m, label=year)
+            solver, residual = "Neumann series on the structure (matrix-free)", np.nan
         row = {"year": year, "form": type(m).__name__, "cities": m.n_cities, "sectors": m.n_sectors,
-               "seconds": time.perf_counter() - t0}
-        nat = mrio_mod.national_system(m)
+               "seconds": time.perf_counter() - t0, "solver": solver, "residual": residual}
+        nat = mrio_mod.national_system(m)  # (a dense year's memory-mapped pages are released after it)
         row["national_gap"] = float(np.abs(x.sum(axis=(0, 2)) - nat.x).max() / np.abs(nat.x).max())
         row["dense_seconds"], row["dense_gap"] = np.nan, np.nan
         if k == 0 and isinstance(m, mrio_mod.StructuredMRIO):

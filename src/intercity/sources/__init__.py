@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, str] = {
     "synthetic": "synthetic",
     "public": "public",
+    "ceads": "ceads",
 }
 
 

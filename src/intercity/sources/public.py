@@ -37,6 +37,7 @@ changes 2012-2017, minus cities any core input lacks; every drop goes to the led
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -87,14 +88,18 @@ def build(params, years: list[int]) -> StudyData:
 
 def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None = None,
              mrio_years: tuple[int, ...] = (2012, 2015, 2017), raw_dir: Path | str | None = None,
-             hsr_measure: str = "stations", provincial_constraint: bool = True) -> StudyData:
+             hsr_measure: str = "stations", provincial_constraint: bool = True,
+             require: Mapping[str, set[str]] | None = None) -> StudyData:
     """The public StudyData (not validated): ``n_cities`` of the cities every core input covers
     (None: all), city and pair data for ``years``, an MRIO for each of ``mrio_years``; inputs read
     from ``raw_dir`` (default ``data/raw``, then the data mirror). ``hsr_measure`` is one of
     :data:`intercity.sources.rail.MEASURES` (ValueError otherwise); ``meta["hsr"]`` summarises
     connectivity_HSR over the study's periods (:data:`STUDY_PERIODS`) when ``years`` hold them.
     ``provincial_constraint=False`` builds the MRIO with the unconstrained sector weights (the
-    earlier stand-in, kept for comparison: ``benchmarks/provincial_check.py``)."""
+    earlier stand-in, kept for comparison: ``benchmarks/provincial_check.py``).
+    ``require``: more inputs every kept city must be in ({input name: its city ids}; e.g. the
+    CEADs tables of :mod:`intercity.sources.ceads`), with a ledger row naming the input for
+    every city one lacks; ``mrio_years=()`` builds no MRIO."""
     if hsr_measure not in MEASURES:
         raise ValueError(f"hsr_measure {hsr_measure!r} is not one of {list(MEASURES)}")
     years = list(years or range(min(mrio_years) - 1, max(mrio_years) + 1))
@@ -110,6 +115,7 @@ def assemble(n_cities: int | None = None, seed: int = 0, years: list[int] | None
     available["resident population (gp_pop_density)"] = has(stats["wide"]["population"])
     available["nominal GDP (gp_gdp)"] = has(stats["gdp"])
     available["City Statistical Yearbook"] = yb_ids
+    available.update(require or {})
     cities, ledger = select(universe, available, n_cities, rng)
     ids = cities["city_id"].tolist()
     pos = [all_ids.index(c) for c in ids]

@@ -295,11 +295,18 @@ def mrio_tables(cities: pd.DataFrame, city_year: pd.DataFrame, dist: np.ndarray,
 
 
 def generate(n_cities: int, seed: int, years: list[int], periods: list[tuple[int, int]],
-             mrio_years: tuple[int, ...], knobs: Knobs | None = None) -> dict[str, Any]:
-    """Build every table of the synthetic StudyData bundle (see :mod:`intercity.bundle`)."""
+             mrio_years: tuple[int, ...], knobs: Knobs | None = None,
+             all_prefectures: bool = False) -> dict[str, Any]:
+    """Build every table of the synthetic StudyData bundle (see :mod:`intercity.bundle`).
+
+    ``all_prefectures``: draw the cities from every prefecture-level unit (autonomous prefectures,
+    prefectures and leagues too: :func:`intercity.cities.city_universe`), as the CEADs city tables
+    count them (the fake CEADs tables of 313 units); the synthetic source itself keeps the default,
+    the prefecture-level cities named 市 and the municipalities.
+    """
     knobs = knobs or Knobs()
     rng = np.random.default_rng(seed)
-    cities, ledger = select_cities(city_universe(), n_cities, rng)
+    cities, ledger = select_cities(city_universe(all_prefectures), n_cities, rng)
     dist = great_circle_km(cities["lon"], cities["lat"])
     city_year = city_statistics(cities, years, periods, rng)
     lines, hsr = hsr_rollout(cities, dist, years, periods, knobs, rng)

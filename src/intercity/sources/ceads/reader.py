@@ -1,4 +1,4 @@
-"""Loader of a user's own copy of the CEADs city MRIO, read by a DECLARED layout (never guessed).
+"""Reader of a user's own copy of the CEADs city MRIO, by a DECLARED layout (never guessed).
 
 The CEADs city-level MRIO tables (2012: Zheng et al. 2021, "Entropy-based Chinese city-level MRIO
 table framework", Economic Systems Research, doi:10.1080/09535314.2021.1932764; 2015 and 2017 by
@@ -44,7 +44,8 @@ trailing rows (imports, value added, total input). Leading LABEL columns are fou
 header text (``city_headers``, ``sector_code_headers``, ``sector_name_headers``, in any order);
 then N intermediate-use columns; then columns each recognised by a header cell: a declared
 final-demand category (``fd_categories``), total output (``total_headers``), a subtotal
-(``subtotal_words``: dropped, never counted), Export, Import, Other; with ``fd_categories`` not
+(``subtotal_words``: checked against the sums it can be -- Z 1, F 1, a city's final-demand block
+-- and dropped, never counted), Export, Import, Other; with ``fd_categories`` not
 declared, the final-demand vocabulary ``FD_WORDS`` is used. A column recognised as nothing is
 refused, naming it. Final-demand columns come in n city blocks of the same K categories. Blank
 cells are zeros and reported by cell (``blank = "zero"``) or refused (``blank = "refuse"``).
@@ -77,10 +78,13 @@ import numpy as np
 import pandas as pd
 
 from intercity.mrio import DenseMRIO, MRIOError, remove_imports_proportional
-from intercity.sectors import SECTOR_CODES
 
 __all__ = ["CEADSError", "Layout", "Note", "Report", "CEADsTable", "UNITS", "read", "read_years",
            "read_city_list", "resolve_cities", "reports_frame", "load", "load_mat", "load_xlsx"]
+
+#: The codes of NBS's 42-sector lists ("01".."42"; the same codes in 2012, 2015 and 2017, with
+#: different meanings from 22 on: see :mod:`intercity.sectors`), the sectors of a CEADs city table.
+NBS_CODES: tuple[str, ...] = tuple(f"{k:02d}" for k in range(1, 43))
 
 #: Money units a table may be declared in -> factor to the book's 10k yuan (万元).
 UNITS: dict[str, float] = {"yuan": 1e-4, "10k yuan": 1.0, "million yuan": 100.0, "100 million yuan": 1e4}
@@ -164,7 +168,7 @@ class Layout:
     mat_fields : role -> accepted field names (Z, F, VA, IM, Export, Other, X).
     """
 
-    sectors: tuple[str, ...] = SECTOR_CODES
+    sectors: tuple[str, ...] = NBS_CODES
     sector_labels: tuple[str, ...] | None = None
     fd_categories: tuple[str, ...] | None = None
     fd_order: str = "city-major"
@@ -1117,6 +1121,8 @@ def load_xlsx(path: Path | str, cities: Sequence[str] | Path | str | None, layou
     O = sh.numbers(body0, body0 + N, roles["other"], "other (balancing) column").sum(axis=1)
     M = sh.numbers(body0, body0 + N, roles["import"], "imports").sum(axis=1) if lay.imports == "column" else None
     X = sh.numbers(body0, body0 + N, roles["total"], "total output")[:, 0].copy() if roles["total"] else None
+    if roles["subtotal"]:
+        _check_subtotals(sh, ctx, roles["subtotal"], body0, Z, F, fd, E, O)
     Fk = _fd_by_city(ctx, F, K)
 
     # trailing rows: imports, value added, total input
@@ -1149,6 +1155,48 @@ def load_xlsx(path: Path | str, cities: Sequence[str] | Path | str | None, layou
                 sh.fail(r, None, "a second total-input row")
             X_in = vals
     return _finish(ctx, Z, Fk, E, O, M, IM, VA, X, X_in, sector_labels, tuple(categories))
+
+
+def _check_subtotals(sh: _Sheet, ctx: _Ctx, cols: list[int], body0: int, Z: np.ndarray, F: np.ndarray,
+                     fd: list[int], E: np.ndarray, O: np.ndarray) -> None:
+    """Check every subtotal column (dropped, never counted) against the sums it can be.
+
+    Candidates, per (city, sector) row: intermediate use ``Z 1``; final demand ``F 1``; ``Z 1 + F 1``;
+    ``Z 1 + F 1 + Export + Other``; and, for a column right after final-demand columns (a per-city
+    subtotal), the sum of the final-demand columns between it and the previous column that is not
+    final demand. A match within ``balance_rtol`` is reported (``subtotal_checked``); no match is
+    reported as ``subtotal_mismatch`` naming the column and the closest candidate, or refused with
+    ``balance = "refuse"``: a column headed like a subtotal that sums nothing may be data.
+    """
+    lay, rep = ctx.layout, ctx.report
+    vals = sh.numbers(body0, body0 + ctx.N, cols, "subtotal column")
+    zs, fs = Z.sum(axis=1), F.sum(axis=1)
+    common = {"intermediate use (Z 1)": zs, "final demand (F 1)": fs, "Z 1 + F 1": zs + fs,
+              "Z 1 + F 1 + Export + Other": zs + fs + E + O}
+    pos = {c: k for k, c in enumerate(fd)}
+    scale = max(float(np.abs(zs + fs).max(initial=0.0)), 1e-300)
+    for j, c in enumerate(cols):
+        v = vals[:, j]
+        cands = dict(common)
+        run, p = [], c - 1
+        while p in pos:
+            run.append(pos[p])
+            p -= 1
+        if run:
+            cands[f"the {len(run)} final-demand column(s) before it ({_col_letter(c - len(run))}-{_col_letter(c - 1)})"] = F[:, run].sum(axis=1)
+        gaps = {name: float(np.max(np.abs(v - t) - lay.balance_rtol * np.maximum(np.abs(v), np.abs(t)), initial=0.0))
+                for name, t in cands.items()}
+        where = f"column {_col_letter(c)} {sh.header_text(c)!r}"
+        hit = [name for name, g in gaps.items() if g <= 1e-9 * lay.balance_rtol * scale]
+        if hit:
+            rep.add("subtotal_checked", where, f"a subtotal equal to {hit[-1]}: not counted")
+            continue
+        best = min(gaps, key=gaps.get)
+        msg = (f"a column headed as a subtotal equals none of the sums it could be ({', '.join(cands)}); "
+               f"closest: {best}, off by up to {gaps[best]:.6g} (in the file's unit): is it data?")
+        if lay.balance == "refuse":
+            sh.fail(None, c, msg)
+        rep.add("subtotal_mismatch", where, msg + " Not counted.")
 
 
 def _city_matches(label: object, adcode: str) -> bool | None:
@@ -1313,7 +1361,7 @@ def read_years(files: Mapping[int, Path | str], cities: Sequence[str] | Path | s
     return {int(y): read(p, cities, layout, year=int(y)) for y, p in sorted(files.items())}
 
 
-def load(path: Path | str, cities: Sequence[str] | Path | str | None, sectors: Sequence[str] = SECTOR_CODES,
+def load(path: Path | str, cities: Sequence[str] | Path | str | None, sectors: Sequence[str] = NBS_CODES,
          layout: Layout | None = None) -> DenseMRIO:
     """The DenseMRIO of :func:`read` (10k yuan); ``sectors`` overrides ``layout.sectors``.
 

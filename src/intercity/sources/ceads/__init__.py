@@ -1,0 +1,372 @@
+"""The ``ceads`` data source: the user's copy of the CEADs city MRIO (and city panel), with every
+other variable from the public source.
+
+Parameters (the ``ceads:`` section of a parameter file, :class:`intercity.params.CEADsParams`):
+the MRIO file of each year (``.mat`` or a spreadsheet), the layout declaration (a JSON file or a
+mapping of :class:`Layout` keys), the city list in file order (one for every year, or one per
+year), the money unit of the files, and optionally the user's ``city_panel``.
+
+What comes from where (the book's data realism table and banner say the same)
+-----------------------------------------------------------------------------
+* **MRIO** (every year): the user's CEADs tables, read by the declared layout
+  (:func:`intercity.sources.ceads.reader.read`; never guessed), converted from ``ceads.unit`` to
+  the book's 10k yuan, imports handled as the layout declares (CEADs: non-competitive, ``Z`` and
+  ``F`` domestic), and mapped from the file's sector list (NBS's 42-sector list of the table's
+  year, whose codes mean different sectors in 2017) to the book's 41 sectors through the
+  description-keyed concordance of :mod:`intercity.sectors` (:func:`book_sector_matrix`, the ONE
+  place where a CEADs table's sector labels are mapped). Dense form (:class:`DenseMRIO`).
+* **Cities.** The panel's cities are those of the public source (the study's universe of
+  prefecture-level cities, less administrative changes and cities a public input lacks) that the
+  MRIO of every year has, sampled to ``scale`` as for the other sources. Panel cities the MRIO
+  lacks are dropped by the public source's city selection with a ledger row naming the MRIO
+  file. MRIO cities not in the panel (autonomous prefectures, cities the public inputs lack,
+  cities sampled out) stay in the Leontief system -- their demand still induces output in the
+  panel's cities -- and each gets a ledger row (stage ``ceads``) saying why it is not in the panel.
+* **City-year variables, HSR lines, search index**: the public source
+  (:mod:`intercity.sources.public`), with the user's city panel, if given, replacing its imputed
+  and proxy values (flagged ``user``; :mod:`intercity.sources.ceads.panel`).
+
+Tables read once: each year's table, mapped to the book's sectors, is kept under
+``<cache>/ceads-tables/<key>/`` as ``.npy`` arrays (``key``: the file's sha256, the layout, the
+city list, the year and the reader's code), and the bundle holds it memory-mapped, so a full-size
+build holds no more than one year's table in memory while reading, and a second build (another
+scale, seed or public input) does not read the user's files again.
+
+Errors name the parameter and the file (:class:`CEADSError`, one line).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from intercity import cachekey, paths
+from intercity import sectors as sectors_mod
+from intercity.mrio import DenseMRIO, MRIOError, release_pages
+from intercity.mrio import validate as validate_mrio
+from intercity.schema import CITY_YEAR_VARS, StudyData, ledger_frame
+from intercity.sources.ceads.reader import (CEADS_CATEGORIES_ZH, FD_WORDS, NBS_CODES, UNITS, CEADSError,  # noqa: F401
+                                            CEADsTable, Layout, Note, Report, load, load_mat, load_xlsx, read,
+                                            read_city_list, read_years, reports_frame, resolve_cities)
+
+if TYPE_CHECKING:
+    from intercity.params import CEADsParams, Params
+
+#: The reader's modules and data whose change invalidates the cached tables.
+TABLE_MODULES: tuple[str, ...] = ("intercity.sources.ceads.reader", "intercity.sectors")
+TABLE_DATA: tuple[str, ...] = ("data/reference/sector_concordance.csv",)
+
+
+# --------------------------------------------------------------------------------------------
+# parameters -> layout and city lists
+
+
+def layout_for(cfg: "CEADsParams") -> Layout:
+    """The :class:`Layout` of the ``ceads.layout`` parameter (a JSON file or a mapping), with the
+    money unit of ``ceads.unit``. Raises :class:`CEADSError` naming the parameter and the file: an
+    unknown key, a bad value, or a unit in the layout that differs from ``ceads.unit``."""
+    where = "parameter 'ceads.layout'"
+    if isinstance(cfg.layout, Mapping):
+        raw, src = dict(cfg.layout), f"{where} (a mapping in the parameter file)"
+    else:
+        path = cfg.path(cfg.layout)
+        src = f"{where} ({path})"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise CEADSError(f"{src}: not a readable JSON layout ({err})") from None
+        if not isinstance(raw, dict):
+            raise CEADSError(f"{src}: expected a JSON object of layout keys, got {type(raw).__name__}")
+    declared = raw.get("unit")
+    if declared is not None:
+        from intercity.sources.ceads.reader import _unit_name
+
+        if _unit_name(str(declared)) != cfg.unit:
+            raise CEADSError(f"{src}: declares unit {declared!r} but parameter 'ceads.unit' is {cfg.unit!r}; "
+                             "make them agree (or leave the unit out of the layout)")
+    raw["unit"] = cfg.unit
+    return Layout.from_mapping(raw, src)
+
+
+def city_lists(cfg: "CEADsParams", years: list[int]) -> dict[int, tuple[str, ...] | None]:
+    """The cities of each year's table in file order (adcodes), from ``ceads.cities``; None for a
+    spreadsheet year without a list (its city label column names them). Raises
+    :class:`CEADSError` naming the parameter and file, listing every name that matches nothing."""
+    out: dict[int, tuple[str, ...] | None] = {}
+    cache: dict[Path, tuple[str, ...]] = {}
+    for y in years:
+        p = cfg.city_list_path(y)
+        if p is None:
+            out[y] = None
+            continue
+        if p not in cache:
+            try:
+                cache[p] = read_city_list(p)
+            except CEADSError as err:
+                raise CEADSError(f"parameter '{cfg.city_list_name(y)}': {err}") from None
+        out[y] = cache[p]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# sectors: the one place where a CEADs table's sector labels are mapped to the book's scheme
+
+
+def book_sector_matrix(table: CEADsTable, year: int, layout: Layout, where: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(M, labels): the 0/1 matrix (S_file, 41) mapping the table's sectors to the book's, and the
+    labels it was built from.
+
+    Labels are the table's sector descriptions (a spreadsheet's sector-name column, or the
+    layout's ``sector_labels``); a table that carries only codes (every ``.mat`` without declared
+    labels) is read as NBS's 42-sector list of ``year`` (:func:`intercity.sectors.nbs_sectors`),
+    the list CEADs city tables follow, which requires the codes "01".."42". The labels then go
+    through :func:`intercity.sectors.aggregation_matrix` (by description, never by code number:
+    NBS's 2017 codes mean other sectors from 22 on). Raises :class:`CEADSError` naming ``where``.
+    """
+    labels = tuple(table.sector_labels)
+    if labels == tuple(layout.sectors):  # codes only: the NBS list of the year, by code
+        if tuple(layout.sectors) != NBS_CODES:
+            raise CEADSError(f"{where}: the table's sectors carry no descriptions and are not NBS's 42 codes "
+                             f"'01'..'42' (layout sectors {list(layout.sectors)[:3]}...): declare sector_labels "
+                             "(descriptions) in the layout")
+        labels = tuple(sectors_mod.nbs_sectors(year)["description_zh"])
+    try:
+        M = sectors_mod.aggregation_matrix(labels, year).to_numpy()
+    except sectors_mod.ConcordanceError as err:
+        raise CEADSError(f"{where}: sector labels: {err}") from None
+    return M, labels
+
+
+def aggregate_dense(Z: np.ndarray, F: np.ndarray, x: np.ndarray, n: int, M: np.ndarray,
+                    write=None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """A dense city x sector system mapped to other sectors by a 0/1 matrix ``M`` (S_in, S_out).
+
+    ``Z`` (n*S_in)^2, ``F`` (n*S_in, n), ``x`` (n*S_in,) city-major -> the same on S_out sectors:
+    ``Z_out = K' Z K``, ``F_out = K' F``, ``x_out = K' x`` with ``K = I_n (x) M`` (sums of the
+    merged sectors' rows and columns). One city's rows at a time; with ``write`` (a callable
+    taking each city's (S_out, n*S_out) block of rows, in order: e.g. a file's ``write`` of its
+    bytes) ``Z_out`` is streamed out and None is returned for it, so the only full-size array in
+    memory is ``Z``.
+    """
+    S_in, S_out = M.shape
+    N_out = n * S_out
+    Z_out = None if write is not None else np.empty((N_out, N_out))
+    for i in range(n):
+        blk = np.asarray(Z[i * S_in:(i + 1) * S_in, :]).reshape(S_in, n, S_in) @ M  # (S_in, n, S_out)
+        rows = M.T @ blk.reshape(S_in, N_out)
+        if write is None:
+            Z_out[i * S_out:(i + 1) * S_out, :] = rows
+        else:
+            write(np.ascontiguousarray(rows))
+    F_out = np.einsum("isj,st->itj", np.asarray(F).reshape(n, S_in, -1), M).reshape(N_out, -1)
+    x_out = (np.asarray(x).reshape(n, S_in) @ M).reshape(N_out)
+    return Z_out, F_out, x_out
+
+
+# --------------------------------------------------------------------------------------------
+# tables, read once and kept as .npy
+
+
+def _table_dir() -> Path:
+    return Path(paths.CACHE_DIR) / "ceads-tables"
+
+
+def _table_key(file_sha: str, layout: Layout, cities: tuple[str, ...] | None, year: int) -> str:
+    return cachekey.key("ceads-table", TABLE_MODULES, TABLE_DATA,
+                        {"file": file_sha, "layout": layout.to_dict(), "cities": list(cities) if cities else None,
+                         "year": year})
+
+
+def _open_table(d: Path) -> tuple[DenseMRIO, dict[str, Any]]:
+    info = json.loads((d / "table.json").read_text(encoding="utf-8"))
+    arrays = {k: np.load(d / f"{k}.npy", mmap_mode="r") for k in ("Z", "F", "x")}
+    m = DenseMRIO(cities=tuple(info["cities"]), sectors=tuple(info["sectors"]), **arrays)
+    return m, info
+
+
+def read_table(path: Path, cities: tuple[str, ...] | None, layout: Layout, year: int,
+               file_sha: str, where: str) -> tuple[DenseMRIO, dict[str, Any]]:
+    """One year's table on the book's sectors (memory-mapped) and what the reader said about it.
+
+    Read from ``path`` by ``layout`` (:func:`read`), mapped to the book's sectors
+    (:func:`book_sector_matrix`, :func:`aggregate_dense`), written to the table cache and opened
+    from there; a second call with the same file, layout, cities and year opens the cache. The
+    info holds: file, sha256, year, cities, sectors, the file's sector labels, categories, the
+    reader's notes (file, kind, where, message) and the sector mapping. ``where`` names the
+    parameter for messages.
+    """
+    key = _table_key(file_sha, layout, cities, year)
+    d = _table_dir() / key
+    if (d / "table.json").is_file():
+        return _open_table(d)
+    t = read(path, cities, layout, year=year)
+    M, labels = book_sector_matrix(t, year, layout, where)
+    n = t.mrio.n_cities
+    tmp = d.with_name(f"{d.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    N = n * M.shape[1]
+    with (tmp / "Z.npy").open("wb") as fh:  # streamed a city's rows at a time: no second full-size array
+        np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)),
+                                                  "fortran_order": False, "shape": (N, N)})
+        _, F_out, x_out = aggregate_dense(t.mrio.Z, t.mrio.F, t.mrio.x, n, M, write=lambda b: fh.write(b.tobytes()))
+    np.save(tmp / "F.npy", F_out)
+    np.save(tmp / "x.npy", x_out)
+    merged = {sectors_mod.SECTOR_CODES[b]: [t.mrio.sectors[r] for r in np.flatnonzero(M[:, b])]
+              for b in range(M.shape[1]) if M[:, b].sum() > 1}
+    info = {"file": str(path), "sha256": file_sha, "year": year, "cities": list(t.mrio.cities),
+            "sectors": list(sectors_mod.SECTOR_CODES), "file_sectors": list(t.mrio.sectors),
+            "file_sector_labels": list(labels), "categories": list(t.categories),
+            "merged_sectors": merged,
+            "notes": t.report.frame().astype(str).to_dict("records")}
+    (tmp / "table.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
+    del t
+    if (d / "table.json").is_file():  # another process wrote it meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        shutil.rmtree(d, ignore_errors=True)
+        try:
+            tmp.rename(d)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _open_table(d)
+
+
+def read_mrio(cfg: "CEADsParams", years: list[int], layout: Layout | None = None,
+              log=None) -> tuple[dict[int, DenseMRIO], dict[int, dict[str, Any]]]:
+    """Every MRIO year of the ``ceads`` parameters: {year: DenseMRIO on the book's sectors, 10k
+    yuan, memory-mapped}, {year: info of :func:`read_table`}. Each table is validated
+    (:func:`intercity.mrio.validate`); errors name the parameter and the file."""
+    log = log or (lambda _m: None)
+    missing = [f"'ceads.mrio.{y}' ({cfg.mrio_path(y)})" for y in years if not cfg.mrio_path(y).is_file()]
+    if missing:
+        raise CEADSError(f"parameter {'; '.join(missing)}: file not found")
+    layout = layout or layout_for(cfg)
+    lists = city_lists(cfg, years)
+    out, infos = {}, {}
+    for y in years:
+        path = cfg.mrio_path(y)
+        where = f"parameter 'ceads.mrio.{y}' ({path})"
+        if lists[y] is None and path.suffix.lower() == ".mat":
+            raise CEADSError(f"{where}: a .mat file names no cities; give the city list in file order "
+                             "(parameter 'ceads.cities')")
+        log(f"ceads: reading the {y} table {path.name} ...")
+        try:
+            m, info = read_table(path, lists[y], layout, y, cachekey.file_sha256(path), where)
+        except CEADSError as err:
+            msg = str(err)
+            raise CEADSError(msg if msg.startswith("parameter") else f"parameter 'ceads.mrio.{y}': {msg}") from None
+        try:
+            validate_mrio(m, label=f"{path.name} ({y})")
+        except MRIOError as err:
+            raise CEADSError(f"{where}: {err}") from None
+        release_pages(m.Z)  # one year resident at a time
+        out[y], infos[y] = m, info
+    return out, infos
+
+
+# --------------------------------------------------------------------------------------------
+# the source
+
+
+#: What the banner and the data realism table say about the MRIO of this source.
+MRIO_NOTE = ("The city MRIO is the user's copy of the CEADs city-level MRIO tables (Zheng et al. 2021 and "
+             "later vintages), read by the declared layout, converted to 10k yuan and mapped to the "
+             "book's 41 sectors by description.")
+
+
+def build(params: "Params", years: list[int], log=None) -> StudyData:
+    """The CEADs StudyData for ``params`` (registry entry point; see :mod:`intercity.sources`).
+
+    Order: layout, city lists and city panel are checked first (cheap, and where most mistakes
+    are), then the tables are read, then the public source is assembled on the cities the MRIO of
+    every year has. Raises :class:`CEADSError` (one line naming the parameter and file).
+    """
+    from intercity.sources import public
+    from intercity.sources.ceads import panel as panel_mod
+
+    cfg = params.ceads
+    if cfg is None:
+        raise CEADSError("data_source 'ceads' needs the parameter section 'ceads' (the MRIO files, layout, "
+                         "city list and unit)")
+    log = log or (lambda _m: None)
+    mrio_years = list(params.mrio_years)
+    layout = layout_for(cfg)
+    city_panel = None
+    if cfg.city_panel is not None:
+        try:
+            city_panel = panel_mod.read_city_panel(cfg.path(cfg.city_panel), years)
+        except panel_mod.CityPanelError as err:
+            raise CEADSError(f"parameter 'ceads.city_panel': {err}") from None
+    mrio, infos = read_mrio(cfg, mrio_years, layout, log)
+    cover = {y: set(m.cities) for y, m in mrio.items()}
+    require = {f"CEADs MRIO {y} ({cfg.mrio_path(y).name})": cover[y] for y in mrio_years}
+    base = public.assemble(None if params.scale == 1 else params.n_cities, params.seed, years, mrio_years=(),
+                           hsr_measure=params.hsr_measure, provincial_constraint=False, require=require)
+    ids = set(base.cities["city_id"])
+    ledger = [base.ledger, _outside_panel(mrio, ids, base.ledger)]
+    city_year = base.city_year
+    variables = dict(base.meta.get("variables", {}))
+    panel_info: dict[str, Any] = {}
+    extras = dict(base.extras)
+    if city_panel is not None:
+        city_year, counts = panel_mod.apply_city_panel(city_year, city_panel)
+        for r in counts.itertuples(index=False):
+            if r.replaced:
+                variables[r.variable] = (f"user: {r.replaced} values from the city panel {city_panel.name} replace "
+                                         f"the public source's imputed or proxy values; elsewhere "
+                                         + variables.get(r.variable, "the public source"))
+        panel_info = {"file": str(city_panel.path), "name": city_panel.name,
+                      "sha256": cachekey.file_sha256(city_panel.path),
+                      "variables": list(city_panel.variables), "use": counts.to_dict("records"),
+                      "rows_for_cities_outside_the_panel": int(sum(city_panel.unused_cities.values()))}
+        extras["city_panel_use"] = counts
+    notes = pd.DataFrame([{"year": y, **n} for y, info in infos.items() for n in info["notes"]],
+                         columns=["year", "file", "kind", "where", "message"]).astype(str)
+    extras["ceads_report"] = notes
+    cov = {v: city_year[f"prov_{v}"].value_counts(normalize=True).round(4).to_dict() for v in CITY_YEAR_VARS}
+    files = {str(y): {"file": infos[y]["file"], "name": Path(infos[y]["file"]).name, "sha256": infos[y]["sha256"],
+                      "cities": len(infos[y]["cities"]), "file_sectors": len(infos[y]["file_sectors"]),
+                      "merged_sectors": infos[y]["merged_sectors"]} for y in mrio_years}
+    meta = {**base.meta, "source": "ceads", "variables": variables, "provenance_shares": cov,
+            "mrio": {"note": MRIO_NOTE, "files": files, "unit": cfg.unit, "imports": layout.imports,
+                     "layout": "mapping in the parameter file" if isinstance(cfg.layout, Mapping)
+                     else str(cfg.path(cfg.layout)),
+                     "cities_outside_panel": len(set().union(*cover.values()) - ids)},
+            "city_panel": panel_info}
+    return StudyData(source="ceads", cities=base.cities, city_year=city_year, pair_year=base.pair_year,
+                     mrio=mrio, ledger=pd.concat(ledger, ignore_index=True), extras=extras, meta=meta)
+
+
+def _outside_panel(mrio: dict[int, DenseMRIO], panel_ids: set[str], public_ledger: pd.DataFrame) -> pd.DataFrame:
+    """One ledger row per MRIO city not in the panel: why, and that it stays in the system."""
+    from intercity.cities import city_universe
+    from intercity.sources import names as names_mod
+
+    years = sorted(mrio)
+    have = {y: set(m.cities) for y, m in mrio.items()}
+    universe = set(city_universe()["city_id"])
+    names = dict(zip(names_mod.prefectures()["adcode"], names_mod.prefectures()["name"]))
+    why_public = {}
+    for r in public_ledger.itertuples(index=False):
+        if r.kind == "city" and r.key and r.key not in why_public:
+            why_public[r.key] = r.reason
+    rows = []
+    for c in sorted(set().union(*have.values()) - panel_ids):
+        in_years = [y for y in years if c in have[y]]
+        if c not in universe:
+            why = "a prefecture-level unit outside the study's universe of cities (autonomous prefecture, prefecture or league)"
+        elif len(in_years) < len(years):
+            why = f"not in the MRIO of every year (only {', '.join(map(str, in_years))})"
+        else:
+            why = why_public.get(c, "not selected by the public source")
+        rows.append(("ceads", "city", c, names.get(c, ""),
+                     f"in the CEADs MRIO ({', '.join(map(str, in_years))}) but not in the panel: {why}; it stays in "
+                     "the Leontief system (its demand still induces output in the panel's cities)"))
+    return ledger_frame(rows)
