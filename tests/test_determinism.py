@@ -1,6 +1,6 @@
 """Two cold builds from the same inputs give byte-identical results (issue 11): the ci parameter
 set built twice, each from an empty cache, writes the same models, scorecard, ledger, transfers
-and panel, byte for byte."""
+and panel, and the same design lab (every draw computed afresh in each build), byte for byte."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 
 from intercity import pipeline, runner
 
-FILES = ("models.csv", "models_all.csv", "scorecard.csv", "ledger.csv", "city_transfer.csv", "bundle_summary.csv")
+FILES = ("models.csv", "models_all.csv", "scorecard.csv", "ledger.csv", "city_transfer.csv", "bundle_summary.csv",
+         "design_lab.csv", "design_lab_draws.csv")
 
 
 @pytest.mark.slow

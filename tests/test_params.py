@@ -114,3 +114,57 @@ def test_money_unit_and_namespace():
                                "unrelated_variable": object()})
     assert p.money_unit == "yuan" and p.money_factor == 1e-4
     assert params.from_mapping(p.to_dict()) == p  # round trip through what papermill injects
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"knobs": {"info_trade_effect": "strong"}}, ["'knobs.info_trade_effect'", "'strong'", "finite number"]),
+    ({"knobs": {"info_trade_effect": float("nan")}}, ["'knobs.info_trade_effect'", "finite"]),
+    ({"knobs": {"hsr_effect": 0.1}}, ["unknown parameter 'knobs.hsr_effect'", "knobs.hsr_trade_effect"]),
+    ({"knobs": 0.1}, ["'knobs'", "hsr_trade_effect"]),
+    ({"world": {"home_bias": -1}}, ["'world.home_bias'", "-1", "positive"]),
+    ({"world": {"capacity_shock_sd": -0.1}}, ["'world.capacity_shock_sd'", "non-negative"]),
+    ({"lab": {"draws": 1}}, ["'lab.draws'", "integer >= 2"]),
+    ({"lab": {"scale": 0.02}}, ["'lab.scale'", "15 cities"]),
+    ({"lab": {"permutations": 100}}, ["'lab.permutations'", "R + 1 a multiple of 20"]),
+    ({"lab": {"methods": ["pair", "bootstrap"]}}, ["'lab.methods'", "ri", "wild"]),
+    ({"lab": {"methods": []}}, ["'lab.methods'", "non-empty"]),
+    ({"lab": {"settings": {"x": {"home_bias": 2}}}}, ["'lab.settings'", "'home_bias' is not a truth knob"]),
+    ({"lab": {"settings": {}}}, ["'lab.settings'", "no knob setting"]),
+    ({"lab": {"treated_share": 0.9}}, ["'lab.treated_share'", "0 < share <= 0.5"]),
+    ({"lab": {"workers": -1}}, ["'lab.workers'", ">= 0"]),
+    ({"lab": {"seeds": 3}}, ["unknown parameter 'lab.seeds'", "lab.seed"]),
+    ({"scheduler": "my-cluster:8786"}, ["'scheduler'", "protocol://host:port"]),
+])
+def test_knobs_world_lab_and_scheduler_are_validated(bad, words):
+    values = {"data_source": "synthetic", "scale": 0.5, "seed": 1, **bad}
+    with pytest.raises(params.ParamsError) as err:
+        params.from_mapping(values)
+    assert "\n" not in str(err.value)
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_knob_defaults_lab_defaults_and_scheduler():
+    p = params.from_mapping({"data_source": "synthetic", "scale": 0.5, "seed": 1, "scheduler": None})
+    assert p.knobs.info_trade_effect == 0.02 and p.knobs.hsr_trade_effect == 0.05 and p.world.home_bias == 150
+    assert p.scheduler is None and p.lab.n_cities == 55 and list(p.lab.settings) == [
+        "no_effect", "default", "info_x2", "hsr_x4"]
+    q = params.from_mapping({**p.to_dict(), "scheduler": "tcp://10.0.0.5:8786", "knobs": {"info_trade_effect": 0.04}})
+    assert q.scheduler == "tcp://10.0.0.5:8786" and q.knobs.info_trade_effect == 0.04
+    assert params.from_mapping(q.to_dict()) == q
+    d = params.load(paths.PARAMS_DIR / "default.yaml")
+    assert d.knobs == params.Truth() and d.world == params.World() and d.lab == params.Lab()
+
+
+def test_knobs_enter_the_synthetic_bundle_key_only():
+    from intercity import bundle
+
+    base = {"data_source": "synthetic", "scale": 0.5, "seed": 1}
+    a = params.from_mapping(base)
+    b = params.from_mapping({**base, "knobs": {"info_trade_effect": 0.04}})
+    c = params.from_mapping({**base, "world": {"home_bias": 100}})
+    d = params.from_mapping({**base, "lab": {"draws": 3}, "scheduler": "tcp://127.0.0.1:8786"})
+    keys = [bundle.cache_key(x, "synthetic") for x in (a, b, c)]
+    assert len(set(keys)) == 3
+    assert bundle.cache_key(d, "synthetic") == keys[0]  # the lab does not change the book's bundle
+    assert a.data_key("public") == b.data_key("public") == c.data_key("public")

@@ -96,3 +96,38 @@ def test_knobs_are_documented():
     doc = synthetic.Knobs.__doc__
     for name in synthetic.Knobs().to_dict():
         assert name in doc
+
+
+def test_knobs_flow_from_the_parameters_through_the_registry():
+    from intercity import params, sources
+
+    base = {"data_source": "synthetic", "scale": 0.06, "seed": 5}
+    a = sources.build("synthetic", params.from_mapping(base))
+    b = sources.build("synthetic", params.from_mapping({**base, "knobs": {"info_trade_effect": 0.0}}))
+    c = sources.build("synthetic", params.from_mapping({**base, "world": {"home_bias": 10}}))
+    pd.testing.assert_frame_equal(a.pair_year, b.pair_year)  # the same world, another truth
+    assert b.meta["knobs"]["info_trade_effect"] == 0.0 and a.meta["knobs"]["info_trade_effect"] == 0.02
+    assert c.meta["knobs"]["home_bias"] == 10
+    assert not np.array_equal(a.mrio[2017].shares, b.mrio[2017].shares)
+    assert not np.array_equal(a.mrio[2017].shares, c.mrio[2017].shares)
+
+
+def test_world_rebuilds_its_tables_under_the_same_draws():
+    w = synthetic.world(25, 7, YEARS, PERIODS, (2012, 2015, 2017))
+    g = _gen(25)
+    assert np.array_equal(w.index_for(w.hsr), w.idx)
+    assert all(np.array_equal(w.mrio()[y].shares, g["mrio"][y].shares) for y in (2012, 2015, 2017))
+    pd.testing.assert_frame_equal(w.pair_year(), g["pair_year"])
+    # more HSR raises the search index of those pairs (hsr_info_effect) and nothing else
+    last = w.idx[:, :, -1]
+    a, b = np.argwhere((last > np.quantile(last[last > 0], 0.4)) & (last < np.quantile(last, 0.6)))[0]
+    more = w.hsr.copy()
+    more[a, b, -2:] += 1
+    more[b, a, -2:] += 1
+    idx = w.index_for(more)
+    changed = np.argwhere(idx != w.idx)
+    assert {(int(i), int(j)) for i, j, _ in changed} <= {(a, b), (b, a)} and len(changed)
+    assert (idx[a, b, -2:] > w.idx[a, b, -2:]).all()
+    only_2017 = w.mrio(more, idx, only=(2017,))
+    assert list(only_2017) == [2017]
+    assert np.array_equal(only_2017[2017].a_nat, w.mrio()[2017].a_nat)

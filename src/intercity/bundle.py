@@ -69,7 +69,7 @@ def cache_key(params: Params, source: str | None = None) -> str:
     source = source or params.data_source
     modules, data = stage_inputs(source)
     named = user_files(source, params)
-    return (f"{source}-{cachekey.key('bundle', modules, data, {**params.data_key(), 'data_source': source}, named_files=named)}")
+    return (f"{source}-{cachekey.key('bundle', modules, data, {**params.data_key(source), 'data_source': source}, named_files=named)}")
 
 
 def cache_path(params: Params, source: str, cache_dir: Path | None = None) -> Path:

@@ -299,6 +299,46 @@ def synergy_coefficients(results: pd.DataFrame, tiers: list[str],
     return _coef_plot(results, tiers, series, title)
 
 
+def lab_estimates(draws: pd.DataFrame, keys: list[str], model_labels: dict[str, str],
+                  setting_labels: dict[str, str], title: str, ylabel: str) -> go.Figure:
+    """Design lab: each draw's estimate (points) against the true effect (black diamond: the mean
+    over draws of the counterfactual estimand), per model (x groups, ``keys`` in order) and knob
+    setting (colours, in the order of ``setting_labels``). ``draws``: the rows of
+    :func:`intercity.lab.sweep` for one inference method (estimates do not depend on it)."""
+    palette = ["#7f8c8d", "#2471a3", "#1e8449", "#c0392b", "#b9770e", "#7d3c98"]
+    settings = list(setting_labels)
+    width = 0.8 / max(1, len(settings))
+    fig = go.Figure()
+    truth_x, truth_y, truth_text = [], [], []
+    for j, setting in enumerate(settings):
+        xs, ys, text = [], [], []
+        for i, key in enumerate(keys):
+            sub = draws[(draws["key"] == key) & (draws["setting"] == setting)].sort_values("draw")
+            centre = i + (j - (len(settings) - 1) / 2) * width
+            n = len(sub)
+            jitter = (np.arange(n) / max(1, n - 1) - 0.5) * width * 0.6 if n > 1 else np.zeros(n)
+            xs += list(centre + jitter)
+            ys += list(sub["coef"].to_numpy(float))
+            text += [f"{model_labels[key]}, {setting_labels[setting]}, draw {d}" for d in sub["draw"]]
+            if n and np.isfinite(sub["estimand"].to_numpy(float)).any():
+                truth_x.append(centre)
+                truth_y.append(float(np.nanmean(sub["estimand"].to_numpy(float))))
+                truth_text.append(f"true effect, {model_labels[key]}, {setting_labels[setting]}")
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=setting_labels[setting], text=text,
+                                 hovertemplate="%{text}: %{y:.3g}<extra></extra>",
+                                 marker=dict(size=6, color=palette[j % len(palette)], opacity=0.75)))
+    fig.add_trace(go.Scatter(x=truth_x, y=truth_y, mode="markers", name="true effect (counterfactual)",
+                             text=truth_text, hovertemplate="%{text}: %{y:.3g}<extra></extra>",
+                             marker=dict(size=11, symbol="diamond", color="#111111", line=dict(color="white", width=1))))
+    fig.add_hline(y=0, line=dict(color="#888", dash="dot"))
+    fig.update_layout(title=dict(text=title, x=0.01), template="plotly_white", height=460,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(l=60, r=20, t=50, b=40))
+    fig.update_xaxes(tickvals=list(range(len(keys))), ticktext=[model_labels[k] for k in keys],
+                     range=[-0.6, len(keys) - 0.4])
+    fig.update_yaxes(title=ylabel)
+    return fig
+
+
 # ----------------------------------------------------------------------------- registry and display
 
 @dataclass(frozen=True)
@@ -379,6 +419,20 @@ FIGURES: tuple[FigureSpec, ...] = (
                "up-gradient); a tier without a point did not identify that coefficient. Bars are 90% "
                "confidence intervals."),
 )
+FIGURES += (
+    FigureSpec("lab-baseline", "10_design_lab", "lab_estimates",
+               "Design lab: baseline estimates against the truth",
+               "Dot plot of the estimated baseline coefficients (IT_direction on HSR and on information connectivity) "
+               "in each synthetic world, per knob setting, with the true effect of each setting as a diamond.",
+               "Each point is the estimate of one synthetic world ({draws} worlds per setting, {cities} cities each); "
+               "diamonds are the true effects per unit of connectivity measured by counterfactual MRIO re-solves, "
+               "averaged over the worlds."),
+    FigureSpec("lab-gradient", "10_design_lab", "lab_estimates",
+               "Design lab: gradient estimates against the truth",
+               "Dot plot of the estimated gradient-model coefficients (IT on HSR and on information connectivity, "
+               "down- and up-gradient) in each synthetic world, per knob setting, with the true effects as diamonds.",
+               "As above, for the four gradient models of the study (IT, down- and up-gradient pairs)."),
+)
 FIGURE_BY_ID = {f.id: f for f in FIGURES}
 
 def source_line(study) -> str:
@@ -390,9 +444,12 @@ def source_line(study) -> str:
             f"{len(study.data.cities)} cities).")
 
 
-def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures", **fields) -> None:
+def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures", source: str | None = None,
+         **fields) -> None:
     """Display a registered figure: interactive plotly (fixed div id), alt text, a caption naming
-    the data source, and a static PNG written to ``static_dir/<id>.png`` (relative to the notebook,
+    the data source (:func:`source_line` of ``study``, or ``source`` when given: a figure not drawn
+    from the study's bundle, such as the design lab's synthetic worlds), and a static PNG written to
+    ``static_dir/<id>.png`` (relative to the notebook,
     i.e. beside the page in the built book). The PNG is one file, linked under the figure and shown
     only in print (a lazy image hidden on screen, so a reader on screen never downloads it)."""
     from IPython.display import HTML, display
@@ -411,7 +468,7 @@ def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures",
                  f'aria-label="{html.escape(alt)}">{plot}</div>'
                  f'<img class="intercity-static" src="{html.escape(png)}" alt="{html.escape(alt)}" loading="lazy">'
                  f'<figcaption><strong>{html.escape(title)}.</strong> {html.escape(caption)} '
-                 f'{html.escape(source_line(study))} <a href="{html.escape(png)}" download>Static image (PNG)</a>'
+                 f'{html.escape(source or source_line(study))} <a href="{html.escape(png)}" download>Static image (PNG)</a>'
                  "</figcaption></figure>"))
 
 

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError,
+                      field_validator, model_validator)
+
+from intercity.knobs import ALLOWED_TRUTH, ALLOWED_WORLD, TRUTH_KNOBS, Truth, World
 
 #: Data sources the build knows. ``synthetic`` needs nothing but the installed packages;
 #: ``public`` reads the real public inputs of ``data/manifest.csv``; ``ceads`` reads the user's
@@ -47,6 +49,155 @@ MIN_PERIODS: int = 2
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: File suffixes of a CEADs table: MATLAB, or a spreadsheet.
 CEADS_SUFFIXES: tuple[str, ...] = (".mat", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+#: A Dask scheduler address: protocol://host:port (e.g. tcp://10.0.0.5:8786).
+_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx|inproc)://[^\s/]+")
+
+#: Inference methods of the design lab: CRV1 t tests clustered by pair (the study), by origin city,
+#: two-way by origin and destination city; randomization inference (permuting connectivity paths
+#: across pairs); the wild cluster bootstrap (HSR models only).
+LAB_METHODS: tuple[str, ...] = ("pair", "origin", "twoway", "ri", "wild")
+#: Model families of the design lab: the baseline (IT_direction, all pairs), the gradient models
+#: (IT, down- and up-gradient pairs) and the distance-tier models (IT, each tier and gradient half).
+LAB_FAMILIES: tuple[str, ...] = ("baseline", "gradient", "tier")
+#: Knob settings of the default design lab: name -> {truth knob: multiplier of its ``knobs:`` value}.
+LAB_SETTINGS: dict[str, dict[str, float]] = {
+    "no_effect": {"hsr_trade_effect": 0.0, "info_trade_effect": 0.0},
+    "default": {},
+    "info_x2": {"info_trade_effect": 2.0},
+    "hsr_x4": {"hsr_trade_effect": 4.0},
+}
+
+
+def _scale_cities(v: float) -> float:
+    """Validate a share of the study's cities (``scale``, ``lab.scale``)."""
+    v = float(v)
+    if not (math.isfinite(v) and 0 < v <= 1):
+        raise ValueError("outside 0 < scale <= 1")
+    n = max(4, int(round(v * STUDY_CITIES)))
+    if n < MIN_CITIES:
+        raise ValueError(f"{n} cities, fewer than the {MIN_CITIES} that pair effects and city-clustered "
+                         "errors need")
+    return v
+
+
+def _replications(v: int) -> int:
+    """Permutations / bootstrap replications R: the 5% test is exact when 0.05 (R + 1) is an integer."""
+    if v < 19 or (v + 1) % 20:
+        raise ValueError("need R >= 19 with R + 1 a multiple of 20 (19, 99, 199, 999, ...)")
+    return v
+
+
+class Lab(BaseModel):
+    """The design lab (:mod:`intercity.lab`): Monte Carlo over synthetic worlds.
+
+    draws: worlds per knob setting (>= 2). Draw d of every setting uses world seed ``seed + d``
+        (common random numbers: settings differ only in their knobs).
+    scale: share of the study's 273 cities in each world (as ``scale``).
+    seed: seed of the first world (non-negative integer).
+    settings: knob grid, name -> {truth knob: multiplier of its value under ``knobs:``}
+        (an empty mapping = the ``knobs:`` values). Default: no_effect (both trade effects 0),
+        default, info_x2 (information effect x2), hsr_x4 (HSR effect x4).
+    families: model families estimated (baseline, gradient, tier).
+    methods: inference methods (pair, origin, twoway, ri, wild); ``wild`` applies to HSR models.
+    permutations: randomization-inference permutations R (R + 1 a multiple of 20).
+    bootstrap: wild cluster bootstrap replications (R + 1 a multiple of 20).
+    wild_cluster: clustering of the wild cluster bootstrap: "origin" (city) or "pair".
+    treated_share: share of pairs whose connectivity the counterfactual raises (0 < share <= 0.5).
+    raise_hsr_lines: HSR lines added to a treated pair in each raised year (integer >= 1).
+    raise_info_log: rise of ln(1 + search index) of a treated pair in each raised year (> 0).
+    workers: Dask LocalCluster worker processes (1 thread each); 0 = a plain loop in this process.
+        Ignored when ``scheduler`` names an existing cluster.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    draws: StrictInt = Field(default=12, ge=2)
+    scale: StrictFloat | StrictInt = 0.2
+    seed: StrictInt = Field(default=1, ge=0)
+    settings: dict[StrictStr, dict[StrictStr, StrictFloat | StrictInt]] = Field(
+        default_factory=lambda: {k: dict(v) for k, v in LAB_SETTINGS.items()})
+    families: tuple[Literal["baseline", "gradient", "tier"], ...] = LAB_FAMILIES
+    methods: tuple[Literal["pair", "origin", "twoway", "ri", "wild"], ...] = LAB_METHODS
+    permutations: StrictInt = 199
+    bootstrap: StrictInt = 199
+    wild_cluster: Literal["origin", "pair"] = "origin"
+    treated_share: StrictFloat | StrictInt = 0.1
+    raise_hsr_lines: StrictInt = Field(default=1, ge=1)
+    raise_info_log: StrictFloat | StrictInt = 1.0
+    workers: StrictInt = Field(default=1, ge=0)
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: float) -> float:
+        return _scale_cities(v)
+
+    @field_validator("permutations", "bootstrap")
+    @classmethod
+    def _reps(cls, v: int) -> int:
+        return _replications(v)
+
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        if not v:
+            raise ValueError("no knob setting")
+        for name, knobs in v.items():
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"setting name {name!r} is not a plain name")
+            bad = [k for k in knobs if k not in TRUTH_KNOBS]
+            if bad:
+                raise ValueError(f"setting {name!r}: {bad[0]!r} is not a truth knob")
+            if not all(math.isfinite(float(x)) for x in knobs.values()):
+                raise ValueError(f"setting {name!r}: a multiplier is not finite")
+        return {name: {k: float(x) for k, x in knobs.items()} for name, knobs in v.items()}
+
+    @field_validator("families", "methods")
+    @classmethod
+    def _nonempty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("empty or repeated")
+        return v
+
+    @field_validator("treated_share")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        v = float(v)
+        if not (math.isfinite(v) and 0 < v <= 0.5):
+            raise ValueError("outside 0 < share <= 0.5")
+        return v
+
+    @field_validator("raise_info_log")
+    @classmethod
+    def _raise(cls, v: float) -> float:
+        v = float(v)
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError("not a positive number")
+        return v
+
+    @property
+    def n_cities(self) -> int:
+        return max(4, int(round(self.scale * STUDY_CITIES)))
+
+
+#: What each field of the ``lab:`` section allows (error messages).
+ALLOWED_LAB: dict[str, str] = {
+    "draws": "an integer >= 2 (worlds per knob setting)",
+    "scale": f"a number with 0 < scale <= 1, at least {MIN_CITIES / STUDY_CITIES:.4f} ({MIN_CITIES} cities)",
+    "seed": "a non-negative integer",
+    "settings": (f"a non-empty mapping of setting names (letters, digits, '_', '.', '-') to mappings of truth "
+                 f"knobs {list(TRUTH_KNOBS)} to finite multipliers"),
+    "families": f"a non-empty list without repeats of {list(LAB_FAMILIES)}",
+    "methods": f"a non-empty list without repeats of {list(LAB_METHODS)}",
+    "permutations": "an integer R >= 19 with R + 1 a multiple of 20 (19, 99, 199, 999, ...)",
+    "bootstrap": "an integer R >= 19 with R + 1 a multiple of 20 (19, 99, 199, 999, ...)",
+    "wild_cluster": "one of ['origin', 'pair']",
+    "treated_share": "a number with 0 < share <= 0.5",
+    "raise_hsr_lines": "an integer >= 1",
+    "raise_info_log": "a positive number",
+    "workers": "an integer >= 0 (0 = no Dask, a plain loop)",
+}
+
+
 
 
 class ParamsError(ValueError):
@@ -70,6 +221,10 @@ ALLOWED: dict[str, str] = {
     "ceads": ("with data_source 'ceads', a mapping: mrio (MRIO year -> .mat or spreadsheet file), layout (a JSON "
               "file or a mapping of layout keys), cities (a city-list file, or MRIO year -> file), unit (one of "
               f"{list(MONEY_UNITS)}), optional city_panel (a CSV file); paths relative to the project root"),
+    "knobs": ALLOWED_TRUTH,
+    "world": ALLOWED_WORLD,
+    "lab": f"a mapping with any of {sorted(ALLOWED_LAB)}",
+    "scheduler": "null (a Dask LocalCluster on this machine) or a scheduler address protocol://host:port",
 }
 
 
@@ -181,6 +336,11 @@ class Params(BaseModel):
         station lists, default) or "key_stations" (the line list's key stations; for comparison).
     name: label of the parameter set (e.g. "default", "ci"): names results/<name> and the book.
     ceads: the user's CEADs files (:class:`CEADsParams`); required by, and only with, data_source "ceads".
+    knobs: the synthetic world's planted effects (:class:`intercity.knobs.Truth`).
+    world: the synthetic world's shape constants (:class:`intercity.knobs.World`).
+    lab: the design lab's Monte Carlo (:class:`Lab`).
+    scheduler: address of an existing Dask scheduler for the sweeps (design lab); null = a
+        LocalCluster on this machine.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -195,6 +355,10 @@ class Params(BaseModel):
     hsr_measure: Literal["stations", "key_stations"] = "stations"
     name: str = "custom"
     ceads: CEADsParams | None = None
+    knobs: Truth = Truth()
+    world: World = World()
+    lab: Lab = Field(default_factory=Lab)
+    scheduler: StrictStr | None = None
 
     @model_validator(mode="after")
     def _source_section(self) -> "Params":
@@ -213,13 +377,13 @@ class Params(BaseModel):
     @field_validator("scale")
     @classmethod
     def _scale(cls, v: float) -> float:
-        v = float(v)
-        if not (math.isfinite(v) and 0 < v <= 1):
-            raise ValueError("outside 0 < scale <= 1")
-        n = max(4, int(round(v * STUDY_CITIES)))
-        if n < MIN_CITIES:
-            raise ValueError(f"{n} cities, fewer than the {MIN_CITIES} that pair effects and city-clustered "
-                             "errors need")
+        return _scale_cities(v)
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, v: str | None) -> str | None:
+        if v is not None and not _ADDRESS.fullmatch(v):
+            raise ValueError("not an address protocol://host:port")
         return v
 
     @field_validator("periods")
@@ -273,14 +437,19 @@ class Params(BaseModel):
         """Size of one ``money_unit`` in 10k yuan (divide a value in 10k yuan by it)."""
         return MONEY_UNITS[self.money_unit]
 
-    def data_key(self) -> dict[str, Any]:
-        """The parameters that determine the StudyData bundle (hashed into its cache key)."""
+    def data_key(self, source: str | None = None) -> dict[str, Any]:
+        """The parameters that determine the StudyData bundle of ``source`` (default
+        ``data_source``), hashed into its cache key: the synthetic world's also depends on its truth
+        knobs and shape constants (``knobs:``, ``world:``); other sources ignore them."""
         key = {"data_source": self.data_source, "n_cities": self.n_cities, "seed": self.seed,
                "years": list(range(min(self.mrio_years) - 1, max(self.mrio_years) + 1)),
                "hsr_measure": self.hsr_measure}
         if self.ceads is not None:  # the files' bytes enter through intercity.bundle.stage_inputs
             key["ceads"] = self.ceads.data_key()
             key["mrio_years"] = list(self.mrio_years)
+        if (source or self.data_source) in ("synthetic", "auto"):
+            key["knobs"] = self.knobs.model_dump()
+            key["world"] = self.world.model_dump()
         return key
 
     def to_dict(self) -> dict[str, Any]:
@@ -303,6 +472,14 @@ CEADS_ALLOWED: dict[str, str] = {
 CEADS_FIELDS: tuple[str, ...] = tuple(CEADS_ALLOWED)
 
 
+#: Sections of nested parameters: name -> (model, what each of its fields allows).
+_SECTIONS: dict[str, tuple[type[BaseModel], dict[str, str]]] = {
+    "knobs": (Truth, {k: ALLOWED_TRUTH.split(", each ", 1)[1] for k in Truth.model_fields}),
+    "world": (World, {k: ALLOWED_WORLD.split(", each ", 1)[1] for k in World.model_fields}),
+    "lab": (Lab, ALLOWED_LAB),
+}
+
+
 def _message(err: ValidationError, values: Mapping[str, Any], source: str) -> str:
     """One line for the first error of a pydantic ValidationError."""
     first = err.errors()[0]
@@ -321,6 +498,15 @@ def _message(err: ValidationError, values: Mapping[str, Any], source: str) -> st
             return f"{source}: parameter '{dotted}' is missing ({CEADS_ALLOWED.get(sub, '')})"
         return (f"{source}: parameter '{dotted}' = {first.get('input')!r} is invalid: allowed "
                 f"{CEADS_ALLOWED.get(sub, msg)}")
+    if name in _SECTIONS and len(loc) > 1:  # knobs.x, world.x, lab.x
+        model, section_allowed = _SECTIONS[name]
+        sub = str(loc[1])
+        section = values.get(name)
+        value = section.get(sub, first.get("input")) if isinstance(section, Mapping) else first.get("input")
+        if first["type"] == "extra_forbidden":
+            return f"{source}: unknown parameter '{name}.{sub}'; allowed: {sorted(f'{name}.{k}' for k in model.model_fields)}"
+        why = f" ({msg})" if first["type"] == "value_error" else ""
+        return f"{source}: parameter '{name}.{sub}' = {value!r} is invalid{why}: allowed {section_allowed.get(sub, msg)}"
     if name == "ceads" and first["type"] == "value_error":  # a CEADsParams rule: "<sub> = ...: why"
         head, _, rest = msg.partition(" ")
         return f"{source}: parameter 'ceads.{head.rstrip(':')}'{':' if head.endswith(':') else ''} {rest}"

@@ -23,7 +23,7 @@ import nbformat
 import papermill as pm
 
 from intercity import params as params_mod
-from intercity import book, models, paths, pipeline, scorecard
+from intercity import book, lab, models, paths, pipeline, scorecard
 
 logging.getLogger("papermill").setLevel(logging.WARNING)
 
@@ -77,9 +77,12 @@ def _failure(nb_path: Path, out_path: Path, err: Exception) -> NotebookFailed:
                           f"({first_line!r}): {ename}: {evalue}")
 
 
-def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], None] | None = None) -> list[Path]:
+def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], None] | None = None,
+                  design_lab: bool = True) -> list[Path]:
     """Machine-readable results of the run: bundle summary, ledger, transfers, panel moments,
-    estimates, scorecard, the files read with their sha256 (``inputs.csv``) and the parameters."""
+    estimates, scorecard, the files read with their sha256 (``inputs.csv``), the parameters and
+    (``design_lab``) the design lab (``design_lab.csv``, ``design_lab_draws.csv``;
+    :func:`intercity.lab.write`; its worlds cached beside the study's bundle)."""
     from intercity import provenance
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -100,6 +103,8 @@ def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], N
         written.append(directory / name)
     (directory / "params.json").write_text(json.dumps(study.params.to_dict(), indent=2))
     written.append(directory / "params.json")
+    if design_lab:
+        written += lab.write(study.params, directory, cache=study.cache.parent if study.cache else None, log=log)
     return written
 
 
@@ -197,6 +202,14 @@ def build(params_file: str | Path, only: str | None = None, out: Path | None = N
     steps.append({"step": "models: every specification", "seconds": round(time.perf_counter() - t1, 2),
                   "note": f"{len(est)} specifications" + (", read from the cache" if cached else ", estimated"),
                   "measured": _now()})
+    # the design lab's worlds (its chapter reads them; ``--only`` another chapter skips them)
+    design_lab = any(nb.stem.endswith("design_lab") for nb in selected)
+    if design_lab:
+        t1 = time.perf_counter()
+        draws = lab.sweep(p, cache=study.cache.parent if study.cache else None, log=log)
+        steps.append({"step": "design lab: synthetic worlds", "seconds": round(time.perf_counter() - t1, 2),
+                      "note": f"{draws['draw_key'].nunique()} worlds of {p.lab.n_cities} cities "
+                              f"(each cached once computed)", "measured": _now()})
     done = []
     for k, nb in enumerate(selected, start=1):
         workdir = out / "running" / nb.stem
@@ -229,7 +242,7 @@ def build(params_file: str | Path, only: str | None = None, out: Path | None = N
             shutil.rmtree(top, ignore_errors=True)
             shutil.copytree(html_dir, top)
             log(f"the default book is also in {top}")
-    write_results(study, results_dir, log=log)
+    write_results(study, results_dir, log=log, design_lab=design_lab)
     results_dir.joinpath("timings.json").write_text(json.dumps(run, indent=2))
     if html:
         for name in ("page-sizes", "run-timings"):

@@ -18,16 +18,22 @@ import numpy as np
 import pandas as pd
 
 from intercity import reference
+from intercity.knobs import Truth, World as WorldShape
 from intercity.cities import (city_universe, drop_admin_changes, great_circle_km, is_capital,
                               sample_cities)
 from intercity.mrio import StructuredMRIO
 from intercity.schema import CITY_YEAR_VARS, StudyData, city_year_frame, pair_year_frame
 from intercity.sectors import SECTOR_CODES, SECTOR_GROUPS, SERVICE_SECTORS, tradability
 
+_TRUTH, _WORLD = Truth(), WorldShape()
+
 
 @dataclass(frozen=True)
 class Knobs:
-    """Documented parameters of the synthetic world (the 'truth').
+    """Documented parameters of the synthetic world: the truth knobs of
+    :class:`intercity.knobs.Truth` and the shape constants of :class:`intercity.knobs.World`
+    (defaults, units and allowed values there; the parameter file sets them under ``knobs:`` and
+    ``world:``).
 
     distance_decay_goods_km: trade share of goods sectors falls as exp(-d / decay).
     distance_decay_services_km: the same for services (less tradable).
@@ -42,15 +48,20 @@ class Knobs:
     target_hsr_mean: mean of connectivity_HSR over pair-periods that the rollout is grown to.
     """
 
-    distance_decay_goods_km: float = 450.0
-    distance_decay_services_km: float = 150.0
-    distance_decay_local_km: float = 60.0
-    home_bias: float = 150.0
-    hsr_trade_effect: float = 0.05
-    info_trade_effect: float = 0.02
-    capacity_shock_sd: float = 0.8
-    hsr_info_effect: float = 0.10
-    target_hsr_mean: float = 0.023
+    distance_decay_goods_km: float = _WORLD.distance_decay_goods_km
+    distance_decay_services_km: float = _WORLD.distance_decay_services_km
+    distance_decay_local_km: float = _WORLD.distance_decay_local_km
+    home_bias: float = _WORLD.home_bias
+    hsr_trade_effect: float = _TRUTH.hsr_trade_effect
+    info_trade_effect: float = _TRUTH.info_trade_effect
+    capacity_shock_sd: float = _WORLD.capacity_shock_sd
+    hsr_info_effect: float = _TRUTH.hsr_info_effect
+    target_hsr_mean: float = _WORLD.target_hsr_mean
+
+    @classmethod
+    def of(cls, truth: Truth | None = None, world: WorldShape | None = None) -> "Knobs":
+        """The knobs of a parameter set's ``knobs:`` (truth) and ``world:`` (shape) sections."""
+        return cls(**(truth or Truth()).model_dump(), **(world or WorldShape()).model_dump())
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -201,25 +212,61 @@ def hsr_rollout(cities: pd.DataFrame, dist: np.ndarray, years: list[int],
     return lines, counts
 
 
-def search_index(cities: pd.DataFrame, dist: np.ndarray, pop: np.ndarray, gdp_pc: np.ndarray,
-                 hsr: np.ndarray, years: list[int], periods: list[tuple[int, int]], knobs: Knobs,
-                 rng: np.random.Generator) -> np.ndarray:
-    """Synthetic directed daily-average search index, idx[i, j, year]: users in i searching j.
+@dataclass
+class IndexModel:
+    """The search index's random parts and calibration, so that the index can be recomputed for
+    another HSR network under the same draws (the design lab's counterfactuals).
 
-    Gravity in logs (destination size, origin size and income, distance, same province, HSR),
-    calibrated so that connectivity_I = ln(1 + period average) has the published mean and sd.
+    score[i, j, y] = pre + hsr_info_effect x hsr[i, j, y] + noise_pair + trend x t_y + noise_year;
+    idx = expm1(clip(mean + lo + sd_target x hi x (score - mu) / sd, 0, cap)), with (mu, sd, lo, hi)
+    fitted once on the world's own HSR network.
     """
+
+    pre: np.ndarray
+    noise_pair: np.ndarray
+    trend: np.ndarray
+    noise_year: np.ndarray
+    mu: float = 0.0
+    sd: float = 1.0
+    lo: float = 0.0
+    hi: float = 1.0
+    target_mean: float = 0.0
+    target_std: float = 1.0
+    cap: float = np.inf
+
+    def score(self, hsr: np.ndarray, knobs: Knobs) -> np.ndarray:
+        return self.pre + knobs.hsr_info_effect * hsr + self.noise_pair + self.trend + self.noise_year
+
+    def index(self, hsr: np.ndarray, knobs: Knobs) -> np.ndarray:
+        """idx[i, j, year] for the HSR line counts ``hsr`` under the fitted calibration."""
+        z = (self.score(hsr, knobs) - self.mu) / self.sd
+        idx = np.expm1(np.clip(self.target_mean + self.lo + (self.target_std * self.hi) * z, 0.0, self.cap))
+        n = idx.shape[0]
+        idx[np.arange(n), np.arange(n), :] = 0.0
+        return idx
+
+    def log_index_per_line(self, knobs: Knobs) -> float:
+        """Rise of ln(1 + index) per HSR line where the index is not clipped."""
+        return knobs.hsr_info_effect * self.target_std * self.hi / self.sd
+
+
+def index_model(cities: pd.DataFrame, dist: np.ndarray, pop: np.ndarray, gdp_pc: np.ndarray,
+                hsr: np.ndarray, years: list[int], periods: list[tuple[int, int]], knobs: Knobs,
+                rng: np.random.Generator) -> IndexModel:
+    """Draw the search index's random parts and calibrate it on the world's HSR network ``hsr``
+    (see :func:`search_index`)."""
     n = len(cities)
     prov = cities["province"].to_numpy()
     same_prov = (prov[:, None] == prov[None, :]).astype(float)
     d = np.maximum(dist, 10.0)
     t = np.arange(len(years)) - (len(years) - 1) / 2
     noise_pair = 0.6 * rng.standard_normal((n, n))
-    score = (0.5 * np.log(pop)[:, None, :] + 0.9 * np.log(pop)[None, :, :] + 0.6 * np.log(gdp_pc)[:, None, :]
-             - 1.1 * np.log(d / 100.0)[:, :, None] + 0.8 * same_prov[:, :, None]
-             + knobs.hsr_info_effect * hsr + noise_pair[:, :, None]
-             + (0.04 + 0.06 * rng.standard_normal((n, n)))[:, :, None] * t[None, None, :]
-             + 0.05 * rng.standard_normal((n, n, len(years))))
+    pre = (0.5 * np.log(pop)[:, None, :] + 0.9 * np.log(pop)[None, :, :] + 0.6 * np.log(gdp_pc)[:, None, :]
+           - 1.1 * np.log(d / 100.0)[:, :, None] + 0.8 * same_prov[:, :, None])
+    trend = (0.04 + 0.06 * rng.standard_normal((n, n)))[:, :, None] * t[None, None, :]
+    noise_year = 0.05 * rng.standard_normal((n, n, len(years)))
+    m = IndexModel(pre=pre, noise_pair=noise_pair[:, :, None], trend=trend, noise_year=noise_year)
+    score = m.score(hsr, knobs)
     target = reference.descriptive_stats().set_index("variable").loc["connectivity_I"]
     offdiag = ~np.eye(n, dtype=bool)
     pcols = [[years.index(y) for y in range(a, b + 1)] for a, b in periods]
@@ -231,9 +278,21 @@ def search_index(cities: pd.DataFrame, dist: np.ndarray, pop: np.ndarray, gdp_pc
         ci = np.stack([np.log1p(idx[:, :, c].mean(axis=2))[offdiag] for c in pcols])
         lo += target["mean"] - ci.mean()
         hi *= target["std"] / ci.std()
-    idx = np.expm1(np.clip(target["mean"] + lo + (target["std"] * hi) * z, 0.0, np.log1p(np.expm1(target["max"]))))
-    idx[np.arange(n), np.arange(n), :] = 0.0
-    return idx
+    m.mu, m.sd, m.lo, m.hi = float(mu), float(sd), float(lo), float(hi)
+    m.target_mean, m.target_std = float(target["mean"]), float(target["std"])
+    m.cap = float(np.log1p(np.expm1(target["max"])))
+    return m
+
+
+def search_index(cities: pd.DataFrame, dist: np.ndarray, pop: np.ndarray, gdp_pc: np.ndarray,
+                 hsr: np.ndarray, years: list[int], periods: list[tuple[int, int]], knobs: Knobs,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Synthetic directed daily-average search index, idx[i, j, year]: users in i searching j.
+
+    Gravity in logs (destination size, origin size and income, distance, same province, HSR),
+    calibrated so that connectivity_I = ln(1 + period average) has the published mean and sd.
+    """
+    return index_model(cities, dist, pop, gdp_pc, hsr, years, periods, knobs, rng).index(hsr, knobs)
 
 
 def _sector_structure(cities: pd.DataFrame, z: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -255,16 +314,24 @@ def _sector_structure(cities: pd.DataFrame, z: np.ndarray, rng: np.random.Genera
     return w, fd, a
 
 
-def mrio_tables(cities: pd.DataFrame, city_year: pd.DataFrame, dist: np.ndarray, hsr: np.ndarray,
-                idx: np.ndarray, years: list[int], mrio_years: tuple[int, ...], knobs: Knobs,
-                rng: np.random.Generator) -> dict[int, StructuredMRIO]:
-    """Chenery-Moses MRIO per MRIO year: national coefficients x gravity trade shares.
+@dataclass
+class MRIODraws:
+    """The random and connectivity-free parts of the world's MRIO tables, so that the tables can be
+    rebuilt for other connectivity under the same draws (the design lab's counterfactuals)."""
 
-    t[s, i, j] is proportional to capacity[i, s] x exp(-d_ij / decay_s) x home bias (i == j)
-    x exp(hsr_trade_effect x sum_{years <= t} HSR lines_ij
-          + info_trade_effect x sum_{years <= t} ln(1 + index_ji)).
-    Final demand of city j for product s: 0.55 x GDP_j x fd[s] x noise (domestic, no imports).
-    """
+    cities: tuple[str, ...]
+    gdp: np.ndarray          # (n, years) GDP, 10k yuan
+    w: np.ndarray            # (n, S) output weights
+    fd: np.ndarray           # (S,) final-demand composition
+    friction: np.ndarray     # (S, n, n) distance decay x home bias
+    a_year: dict             # year -> (S, S) national coefficients
+    cap_noise: dict          # year -> (n, S) standard normal draws of the capacity shocks
+    f_noise: dict            # year -> (n, S) standard normal draws of final demand
+
+
+def mrio_draws(cities: pd.DataFrame, city_year: pd.DataFrame, dist: np.ndarray, years: list[int],
+               mrio_years: tuple[int, ...], knobs: Knobs, rng: np.random.Generator) -> MRIODraws:
+    """Draw everything of :func:`mrio_tables` that does not depend on connectivity."""
     S, n = len(SECTOR_CODES), len(cities)
     gdp_pc = city_year.pivot(index="city_id", columns="year", values="gdp_per_capita").loc[cities["city_id"]]
     pop = city_year.pivot(index="city_id", columns="year", values="population").loc[cities["city_id"]]
@@ -277,21 +344,107 @@ def mrio_tables(cities: pd.DataFrame, city_year: pd.DataFrame, dist: np.ndarray,
     decay = np.array([decay_km[tradability(c)] for c in SECTOR_CODES])
     friction = np.exp(-dist[None, :, :] / decay[:, None, None])  # (S, n, n)
     friction[:, np.arange(n), np.arange(n)] *= knobs.home_bias
-    out = {}
+    a_year, cap_noise, f_noise = {}, {}, {}
     for year in mrio_years:
-        k = years.index(year)
         a = a_base * np.exp(0.03 * rng.standard_normal((S, S)))
-        a = np.minimum(a, a_base.sum(axis=0, keepdims=True) * 0.9)
-        cap = w * gdp[:, k][:, None] * np.exp(knobs.capacity_shock_sd * rng.standard_normal((n, S)))
+        a_year[year] = np.minimum(a, a_base.sum(axis=0, keepdims=True) * 0.9)
+        cap_noise[year] = rng.standard_normal((n, S))
+        f_noise[year] = rng.standard_normal((n, S))
+    return MRIODraws(cities=tuple(cities["city_id"]), gdp=gdp, w=w, fd=fd, friction=friction, a_year=a_year,
+                     cap_noise=cap_noise, f_noise=f_noise)
+
+
+def mrio_from(draws: MRIODraws, hsr: np.ndarray, idx: np.ndarray, years: list[int], knobs: Knobs,
+              only: tuple[int, ...] | None = None) -> dict[int, StructuredMRIO]:
+    """The MRIO tables of ``draws`` under the connectivity ``hsr`` and ``idx`` (n, n, years), for
+    every MRIO year (or those in ``only``); see :func:`mrio_tables`."""
+    out = {}
+    for year in draws.a_year:
+        if only is not None and year not in only:
+            continue
+        k = years.index(year)
+        cap = draws.w * draws.gdp[:, k][:, None] * np.exp(knobs.capacity_shock_sd * draws.cap_noise[year])
         conn = np.exp(knobs.hsr_trade_effect * hsr[:, :, : k + 1].sum(axis=2)
                       + knobs.info_trade_effect * np.log1p(idx[:, :, : k + 1]).sum(axis=2).T)
         np.fill_diagonal(conn, 1.0)
-        shares = cap.T[:, :, None] * friction * conn[None, :, :]
+        shares = cap.T[:, :, None] * draws.friction * conn[None, :, :]
         shares /= shares.sum(axis=1, keepdims=True)
-        f = 0.55 * gdp[:, k][:, None] * fd[None, :] * np.exp(0.1 * rng.standard_normal((n, S)))
-        out[year] = StructuredMRIO(cities=tuple(cities["city_id"]), sectors=SECTOR_CODES,
-                                   a_nat=a, shares=shares, final_demand=f)
+        f = 0.55 * draws.gdp[:, k][:, None] * draws.fd[None, :] * np.exp(0.1 * draws.f_noise[year])
+        out[year] = StructuredMRIO(cities=draws.cities, sectors=SECTOR_CODES,
+                                   a_nat=draws.a_year[year], shares=shares, final_demand=f)
     return out
+
+
+def mrio_tables(cities: pd.DataFrame, city_year: pd.DataFrame, dist: np.ndarray, hsr: np.ndarray,
+                idx: np.ndarray, years: list[int], mrio_years: tuple[int, ...], knobs: Knobs,
+                rng: np.random.Generator) -> dict[int, StructuredMRIO]:
+    """Chenery-Moses MRIO per MRIO year: national coefficients x gravity trade shares.
+
+    t[s, i, j] is proportional to capacity[i, s] x exp(-d_ij / decay_s) x home bias (i == j)
+    x exp(hsr_trade_effect x sum_{years <= t} HSR lines_ij
+          + info_trade_effect x sum_{years <= t} ln(1 + index_ji)).
+    Final demand of city j for product s: 0.55 x GDP_j x fd[s] x noise (domestic, no imports).
+    """
+    return mrio_from(mrio_draws(cities, city_year, dist, years, mrio_years, knobs, rng), hsr, idx, years, knobs)
+
+
+@dataclass
+class World:
+    """One synthetic world with the draws needed to re-solve it under other connectivity.
+
+    ``hsr[i, j, year]`` (int16) and ``idx[i, j, year]`` are the world's HSR line counts and search
+    index (years = ``years``); :meth:`index_for` recomputes the index for other HSR line counts
+    (the index responds to HSR through ``hsr_info_effect``) and :meth:`mrio` the MRIO tables for
+    other connectivity, each under the same random draws.
+    """
+
+    cities: pd.DataFrame
+    ledger: pd.DataFrame
+    city_year: pd.DataFrame
+    dist: np.ndarray
+    lines: pd.DataFrame
+    hsr: np.ndarray
+    idx: np.ndarray
+    years: list[int]
+    periods: list[tuple[int, int]]
+    mrio_years: tuple[int, ...]
+    knobs: Knobs
+    index_model: IndexModel
+    mrio_draws: MRIODraws
+
+    def index_for(self, hsr: np.ndarray) -> np.ndarray:
+        return self.index_model.index(hsr, self.knobs)
+
+    def mrio(self, hsr: np.ndarray | None = None, idx: np.ndarray | None = None,
+             only: tuple[int, ...] | None = None) -> dict[int, StructuredMRIO]:
+        return mrio_from(self.mrio_draws, self.hsr if hsr is None else hsr, self.idx if idx is None else idx,
+                         self.years, self.knobs, only)
+
+    def pair_year(self, hsr: np.ndarray | None = None, idx: np.ndarray | None = None) -> pd.DataFrame:
+        return pair_year_frame(self.cities["city_id"], self.years,
+                               {"hsr_lines": (self.hsr if hsr is None else hsr).astype("int64"),
+                                "baidu_index": self.idx if idx is None else idx},
+                               {"hsr_lines": "synthetic", "baidu_index": "synthetic"})
+
+
+def world(n_cities: int, seed: int, years: list[int], periods: list[tuple[int, int]],
+          mrio_years: tuple[int, ...], knobs: Knobs | None = None, all_prefectures: bool = False) -> World:
+    """Draw a synthetic world (cities, statistics, HSR rollout, search index, MRIO draws);
+    ``all_prefectures`` as in :func:`generate`."""
+    knobs = knobs or Knobs()
+    rng = np.random.default_rng(seed)
+    cities, ledger = select_cities(city_universe(all_prefectures), n_cities, rng)
+    dist = great_circle_km(cities["lon"], cities["lat"])
+    city_year = city_statistics(cities, years, periods, rng)
+    lines, hsr = hsr_rollout(cities, dist, years, periods, knobs, rng)
+    pop = city_year.pivot(index="city_id", columns="year", values="population").loc[cities["city_id"]].to_numpy()
+    gpc = city_year.pivot(index="city_id", columns="year", values="gdp_per_capita").loc[cities["city_id"]].to_numpy()
+    im = index_model(cities, dist, pop, gpc, hsr, years, periods, knobs, rng)
+    idx = im.index(hsr, knobs)
+    draws = mrio_draws(cities, city_year, dist, years, mrio_years, knobs, rng)
+    return World(cities=cities, ledger=ledger, city_year=city_year, dist=dist, lines=lines, hsr=hsr, idx=idx,
+                 years=list(years), periods=list(periods), mrio_years=tuple(mrio_years), knobs=knobs,
+                 index_model=im, mrio_draws=draws)
 
 
 def generate(n_cities: int, seed: int, years: list[int], periods: list[tuple[int, int]],
@@ -304,26 +457,16 @@ def generate(n_cities: int, seed: int, years: list[int], periods: list[tuple[int
     count them (the fake CEADs tables of 313 units); the synthetic source itself keeps the default,
     the prefecture-level cities named 市 and the municipalities.
     """
-    knobs = knobs or Knobs()
-    rng = np.random.default_rng(seed)
-    cities, ledger = select_cities(city_universe(all_prefectures), n_cities, rng)
-    dist = great_circle_km(cities["lon"], cities["lat"])
-    city_year = city_statistics(cities, years, periods, rng)
-    lines, hsr = hsr_rollout(cities, dist, years, periods, knobs, rng)
-    pop = city_year.pivot(index="city_id", columns="year", values="population").loc[cities["city_id"]].to_numpy()
-    gpc = city_year.pivot(index="city_id", columns="year", values="gdp_per_capita").loc[cities["city_id"]].to_numpy()
-    idx = search_index(cities, dist, pop, gpc, hsr, years, periods, knobs, rng)
-    pair_year = pair_year_frame(cities["city_id"], years,
-                                {"hsr_lines": hsr.astype("int64"), "baidu_index": idx},
-                                {"hsr_lines": "synthetic", "baidu_index": "synthetic"})
-    mrio = mrio_tables(cities, city_year, dist, hsr, idx, years, mrio_years, knobs, rng)
-    return {"cities": cities, "city_year": city_year, "pair_year": pair_year, "mrio": mrio,
-            "ledger": ledger, "hsr_lines": lines, "knobs": knobs.to_dict()}
+    w = world(n_cities, seed, years, periods, mrio_years, knobs, all_prefectures)
+    return {"cities": w.cities, "city_year": w.city_year, "pair_year": w.pair_year(), "mrio": w.mrio(),
+            "ledger": w.ledger, "hsr_lines": w.lines, "knobs": w.knobs.to_dict()}
 
 
 def build(params, years: list[int]) -> StudyData:
-    """The synthetic StudyData for ``params`` (registry entry point; see :mod:`intercity.sources`)."""
-    raw = generate(params.n_cities, params.seed, years, list(params.periods), params.mrio_years)
+    """The synthetic StudyData for ``params`` (registry entry point; see :mod:`intercity.sources`):
+    the world's truth knobs and shape constants come from the parameters ``knobs:`` and ``world:``."""
+    knobs = Knobs.of(params.knobs, params.world)
+    raw = generate(params.n_cities, params.seed, years, list(params.periods), params.mrio_years, knobs)
     return StudyData(source="synthetic", cities=raw["cities"], city_year=raw["city_year"],
                      pair_year=raw["pair_year"], mrio=raw["mrio"], ledger=raw["ledger"],
                      extras={"hsr_lines": raw["hsr_lines"]},
