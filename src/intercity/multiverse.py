@@ -882,8 +882,9 @@ def studies_for(study, sources: list[str], log: Callable[[str], None] | None = N
         else:
             if log:
                 log(f"multiverse: building the {src} panel")
-            out[src] = pipeline.study(study.params.model_copy(update={"data_source": src}), cache_dir=cache_root,
-                                      log=log)
+            other = study.params.model_copy(update={"data_source": src,
+                                                    "ceads": study.params.ceads if src == "ceads" else None})
+            out[src] = pipeline.study(other, cache_dir=cache_root, log=log)
     return out
 
 
