@@ -1127,7 +1127,10 @@ def choices_table(res: Result) -> pd.DataFrame:
 
 
 def _fmt_p(p: float) -> str:
-    return "n/a" if not np.isfinite(p) else f"{p:.3f}"
+    """A p value in the book's format (:func:`intercity.formatting.pvalue`), "n/a" when missing."""
+    from intercity import formatting
+
+    return "n/a" if not np.isfinite(p) else formatting.pvalue(p)
 
 
 def glue_values(res: Result) -> dict[str, str]:
@@ -1230,10 +1233,11 @@ def summary_table(res: Result) -> pd.DataFrame:
 def test_table(res: Result) -> pd.DataFrame:
     """The specification-curve test of every claim for the page: the check drawn, the
     least-squares specifications in the test, the share significant in the claimed direction and
-    the median estimate, each with its permutation p value."""
+    the median estimate (in that direction), each with its permutation p value (numbers left to
+    the book's formatting: p values as p values, missing ones blank)."""
     t = res.tests
     return pd.DataFrame({
-        "claim": t["claim"], "check drawn": t["check"], "specs": t["specs"],
-        "significant, claimed sign": [_pct(v) for v in t["share_significant"]], "p": [_fmt_p(v) for v in t["p_share"]],
-        "median estimate": [("n/a" if not np.isfinite(v) else f"{v:.3g}") for v in t["median"]],
-        "p ": [_fmt_p(v) for v in t["p_median"]]})
+        "claim": t["claim"], "check drawn": t["check"], "specs": t["specs"].astype(int),
+        "significant, claimed sign": [_pct(v) for v in t["share_significant"]],
+        "p (share)": t["p_share"].astype(float), "median estimate": t["median"].astype(float),
+        "p (median)": t["p_median"].astype(float)})
