@@ -11,8 +11,9 @@ worker once (``Client.scatter(broadcast=True)``), not once per task. Where the t
   machine, started and closed by the call;
 - else (``workers`` = 0): a plain loop in this process (no Dask; the same results, tested).
 
-A progress bar (tqdm, on stderr; silent when stderr is not a terminal) counts tasks done and the
-time left, and ``log`` (a callable taking one line) hears every tenth of the way.
+A progress bar (tqdm, on stderr; silent when stderr is not a terminal, so a notebook's output is
+the same whether the sweep ran or was read from a cache) counts tasks done and the time left, and
+``log`` (a callable taking one line) hears every tenth of the way.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 class _Progress:
     def __init__(self, total: int, desc: str, log: Callable[[str], None] | None):
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # a text bar on stderr (tqdm.auto would warn in a kernel without ipywidgets)
 
         self.total, self.desc, self.log, self.done, self.t0 = total, desc, log, 0, time.perf_counter()
         self.bar = tqdm(total=total, desc=desc, unit="task", smoothing=0.1, disable=None)
