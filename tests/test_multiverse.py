@@ -440,3 +440,24 @@ def test_a_sweep_runs_on_the_cluster_at_a_scheduler_address():
         got = sweep.run(_square, [("a", 4), ("a", 5)], {"a": {"k": 3}}, scheduler=cluster.scheduler_address)
         assert got == [12, 15]
         assert len(cluster.scheduler.workers) == 1
+
+
+def _double(x):
+    return 2 * x
+
+
+def test_a_sweep_without_shared_objects_hands_each_result_as_it_finishes():
+    """The design lab's use: tasks are payloads, each result is handed to on_result (and dropped
+    with keep=False); an exception there stops the sweep."""
+    seen = []
+    assert sweep.run(_double, [1, 2, 3], workers=0, on_result=lambda i, r: seen.append((i, r)), keep=False) == [None] * 3
+    assert seen == [(0, 2), (1, 4), (2, 6)]
+    got = []
+    assert sorted(sweep.run(_double, [5, 6], workers=1, on_result=lambda i, r: got.append((i, r)))) == [10, 12]
+    assert sorted(got) == [(0, 10), (1, 12)]
+
+    def stop(i, r):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run(_double, [1, 2], workers=0, on_result=stop)
