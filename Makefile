@@ -41,6 +41,7 @@ bench: setup ## timings of the stages, written as JSON to benchmarks/results/
 	$(PY) benchmarks/pipeline.py --params params/default.yaml --out benchmarks/results/pipeline.json
 	$(PY) benchmarks/measurement.py --out benchmarks/results/measurement.json
 	$(PY) benchmarks/models.py --params params/default.yaml --out benchmarks/results/models.json
+	$(PY) benchmarks/multiverse.py --out benchmarks/results/multiverse.json
 
 clean:
 	rm -rf _build results data/processed book/*.ipynb book/figures _static/plotly.min.js

@@ -1,6 +1,7 @@
 """Two cold builds from the same inputs give byte-identical results (issue 11): the ci parameter
 set built twice, each from an empty cache, writes the same models, scorecard, ledger, transfers
-and panel, and the same design lab (every draw computed afresh in each build), byte for byte."""
+and panel, the same design lab (every draw computed afresh in each build) and the same multiverse
+(its summary per claim, permutation test included), byte for byte."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from intercity import pipeline, runner
 
 FILES = ("models.csv", "models_all.csv", "scorecard.csv", "ledger.csv", "city_transfer.csv", "bundle_summary.csv",
-         "design_lab.csv", "design_lab_draws.csv")
+         "design_lab.csv", "design_lab_draws.csv", "multiverse_claims.csv")
 
 
 @pytest.mark.slow

@@ -43,6 +43,19 @@ def test_default_and_ci_load():
     # parameter sets that cannot be estimated stop here, naming the minimum (issue 9)
     ({"periods": [[2012, 2017]]}, ["'periods'", "1 period(s)", "at least 2"]),
     ({"scale": 0.03}, ["'scale'", "8 cities", "at least 0.0549 (15 cities)"]),
+    # the multiverse section: each field named as section.field, with what it allows
+    ({"multiverse": {"transforms": ["slog_10k", "log"]}}, ["'multiverse.transforms'", "'log'", "ihs", "ppml"]),
+    ({"multiverse": {"transforms": ["ihs"]}}, ["'multiverse.transforms'", "the study's value 'slog_10k' is missing"]),
+    ({"multiverse": {"inference": ["pair", "pair"]}}, ["'multiverse.inference'", "repeated"]),
+    ({"multiverse": {"sources": ["census"]}}, ["'multiverse.sources'", "'census'", "available"]),
+    ({"multiverse": {"permutations": 100}}, ["'multiverse.permutations'", "100", "R + 1 a multiple of 20"]),
+    ({"multiverse": {"shifted_tiers_km": [0, 300, 900]}}, ["'multiverse.shifted_tiers_km'", "2 tiers",
+                                                           "six finite numbers"]),
+    ({"multiverse": {"ppml": "some"}}, ["'multiverse.ppml'", "'some'", "study"]),
+    ({"multiverse": {"workers": -1}}, ["'multiverse.workers'", "-1", "0 = no Dask"]),
+    ({"multiverse": {"colour": 1}}, ["unknown parameter 'multiverse.colour'", "multiverse.transforms"]),
+    ({"multiverse": "all"}, ["'multiverse'", "a mapping"]),
+    ({"scheduler": "localhost:8786"}, ["'scheduler'", "'localhost:8786'", "protocol://host:port"]),
 ])
 def test_bad_values_name_parameter_and_allowed_values(bad, words):
     values = {"data_source": "synthetic", "scale": 0.5, "seed": 1, **bad}
@@ -168,3 +181,18 @@ def test_knobs_enter_the_synthetic_bundle_key_only():
     assert len(set(keys)) == 3
     assert bundle.cache_key(d, "synthetic") == keys[0]  # the lab does not change the book's bundle
     assert a.data_key("public") == b.data_key("public") == c.data_key("public")
+
+
+def test_multiverse_section_defaults_ci_and_scheduler():
+    d = params.load(paths.PARAMS_DIR / "default.yaml")
+    c = params.load(paths.PARAMS_DIR / "ci.yaml")
+    assert d.multiverse.sources == ("available",) and len(d.multiverse.transforms) == 6
+    assert d.multiverse.permutations == 39 and d.scheduler is None
+    assert c.multiverse.sources == ("configured",) and c.multiverse.permutations == 19
+    for field in ("transforms", "inference", "controls", "gradients", "period_values", "samples", "tier_sets"):
+        assert getattr(c.multiverse, field)[0] == params.MULTIVERSE_CHOICES[field][0]  # the study's first
+    p = params.from_mapping({"data_source": "synthetic", "scale": 0.5, "seed": 1, "scheduler": "tcp://10.0.0.5:8786",
+                             "multiverse": {"tier_sets": ["study"], "shifted_tiers_km": [0, 100, 400, 900, 1800, 4000]}})
+    assert p.scheduler == "tcp://10.0.0.5:8786" and p.multiverse.shifted_tiers_km[1] == 100.0
+    assert params.from_mapping({**p.to_dict()}) == p                     # round trip through papermill values
+    assert params.from_mapping({"data_source": "synthetic", "scale": 0.5, "seed": 1, "scheduler": None}).scheduler is None

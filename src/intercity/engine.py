@@ -90,6 +90,18 @@ book model at ci scale equals pyfixest 0.60 with its demeaner converged
 (relative) on this panel, so its default is not a 1e-8 yardstick. Saturated fits (df_resid = 0)
 have residuals that are exactly zero; their SEs, in both, are rounding noise around 0.
 
+Randomization (:func:`permutation_fit`, :func:`fit_and_permute`)
+----------------------------------------------------------------
+The specification-curve test re-runs many models on shuffled data: in each of R replications the
+pairs of the panel are shuffled once and every pair takes the reported regressor's path of the pair
+it was shuffled onto. On two periods that replaces the regressor's column of w by a permutation of
+its first differences (centred again); each model is re-fitted by Frisch-Waugh-Lovell on its other
+regressors (x~ = M_Z x*, b = x~'y~ / x~'x~, scores (x~ / x~'x~) e), with the same clusters and
+small-sample factors as the fit. Within-cluster score sums by city come from one small product per
+city on rows sorted by city (a city's dyadic sum is its origin sum plus its destination sum), and
+clusters of one observation need only the squared scores; equal to :func:`fit` on the shuffled
+panel to rounding (tests/test_multiverse.py).
+
 Output of :func:`fit` (wide: one row per model)
 -------------------------------------------------
 key, table, column, sample, tier, dependent, regressor, controls ("yes"/"no"), nobs, r2,
@@ -325,8 +337,14 @@ class _Group:
     nobs_effective: int
     fe_rank: int
     period_rank: int            # rank of the period effects once the pair effects are in
+    work: np.ndarray            # panel rows of the working observations (FD: each pair's later row)
+    o_work: np.ndarray          # city codes (0..n_cities-1) of the working observations' origins
+    d_work: np.ndarray          # ... and destinations
+    n_cities: int
     # per clustering: (list of indicator matrices with signs, G for the factor, K-adjustment terms)
     clusters: dict[str, dict] = field(default_factory=dict)
+    kinds: dict[int, str] = field(default_factory=dict)    # id(indicator) -> origin, dest, inter, city, dyad
+    cache: dict = field(default_factory=dict)              # permutation kernels' sorted clusters
 
 
 def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
@@ -371,7 +389,8 @@ def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
     C = W.T @ W
     g = _Group(cols=cols, index={c: j for j, c in enumerate(cols)}, W=W, C=C, ssy=ssy, N=N,
                n_pairs=n_pairs, n_periods=n_periods, nobs_effective=nobs_eff, fe_rank=fe_rank,
-               period_rank=period_rank)
+               period_rank=period_rank, work=work, o_work=p.origin[work], d_work=p.dest[work],
+               n_cities=p.n_cities)
     # clusters: the variables of each clustering over the sample's rows, and over working obs
     var_rows = {"pair": p.pair[rows], "origin": p.origin[rows], "dest": p.dest[rows],
                 "inter": p.inter[rows]}
@@ -403,11 +422,15 @@ def _build_group(p: _Panel, mask: np.ndarray, cols: list[str], deps: list[str],
             G_eff = min(_nunique(var_work[v], p.size[v]) for v in variables) if n_w else 0
         if c == "twoway":
             terms = [(indicator("origin"), 1.0), (indicator("dest"), 1.0), (indicator("inter"), -1.0)]
+            kinds = ["origin", "dest", "inter"]
         elif c == "dyadic":
             terms = [(_city_indicator(p.origin[work], p.dest[work], p.n_cities), 1.0),
                      (_dyad_indicator(p.origin[work], p.dest[work], p.n_cities), -1.0)]
+            kinds = ["city", "dyad"]
         else:
             terms = [(indicator(variables[0]), 1.0)]
+            kinds = [variables[0]]
+        g.kinds.update({id(A): kd for (A, _), kd in zip(terms, kinds) if A is not None})
         g.clusters[c] = {"terms": terms, "G": G, "G_effective": G_eff, "fe_adj": -k_nested + n_nested}
     return g
 
@@ -564,18 +587,49 @@ def fit(panel: pd.DataFrame, specs: Iterable, clusters: Iterable[str] = ("pair",
     KeyError : unknown sample, clustering or panel column. ValueError : a pair appears twice in a
     period, or an identifier is missing. TypeError : a model column is not numeric.
     """
+    clusters = _clusterings(clusters)
+    ms = [_as_model(s) for s in specs]
+    p = _Panel(panel, pair, period, origin, dest)
+    results: list[dict | None] = [None] * len(ms)
+    for sg in _sample_groups(p, ms, dict(samples or {}), clusters, demean_tol):
+        for xcols, bidx in sg.batches.items():
+            ycols = list(dict.fromkeys(ms[i].dependent for i in bidx))
+            fitted = dict(zip(ycols, _fit_batch(sg.group, xcols, ycols, clusters)))
+            for i in bidx:
+                results[i] = _tidy(ms[i], fitted[ms[i].dependent], clusters, sg.n_nonfinite, sg.n_singletons)
+    return _assemble(results, clusters)
+
+
+def _clusterings(clusters: Iterable[str]) -> tuple[str, ...]:
     clusters = tuple(clusters)
     bad = [c for c in clusters if c not in CLUSTERINGS]
     if bad or not clusters:
         raise KeyError(f"unknown clustering {bad[0] if bad else '(none given)'!r}; known: {list(CLUSTERINGS)}")
-    samples = dict(samples or {})
-    ms = [_as_model(s) for s in specs]
-    p = _Panel(panel, pair, period, origin, dest)
-    # jobs by (sample, tier): base rows; then by the columns whose non-finite values cut rows
+    return clusters
+
+
+@dataclass
+class _SampleGroup:
+    """One transformed sample (:class:`_Group`) and the models fitted on it, in batches sharing
+    their right-hand side (regressors + controls -> model indices)."""
+
+    sample: str
+    tier: str
+    cut: frozenset
+    group: _Group
+    rows: np.ndarray
+    batches: dict[tuple[str, ...], list[int]]
+    n_nonfinite: int
+    n_singletons: int
+
+
+def _sample_groups(p: _Panel, ms: list[Model], samples: Mapping[str, SampleRule], clusters: tuple[str, ...],
+                   demean_tol: float):
+    """The models grouped as :func:`fit` shares work: by (sample, tier), then by the set of their
+    columns whose non-finite values cut rows of the sample; each group transformed once."""
     by_sample: dict[tuple[str, str], list[int]] = {}
     for i, m in enumerate(ms):
         by_sample.setdefault((m.sample, m.tier), []).append(i)
-    results: list[dict | None] = [None] * len(ms)
     for (sample, tier), idx in by_sample.items():
         base = _sample_mask(p, sample, tier, samples)
         used = list(dict.fromkeys(c for i in idx for c in (ms[i].dependent,) + ms[i].regressors + ms[i].controls))
@@ -594,16 +648,10 @@ def fit(panel: pd.DataFrame, specs: Iterable, clusters: Iterable[str] = ("pair",
             g = _build_group(p, mask, cols, deps, clusters, demean_tol)
             rows = np.flatnonzero(mask)
             cnt = np.bincount(p.pair[rows], minlength=p.n_pairs)
-            n_single = int((cnt == 1).sum())
             batches: dict[tuple[str, ...], list[int]] = {}
             for i in gidx:
                 batches.setdefault(ms[i].regressors + ms[i].controls, []).append(i)
-            for xcols, bidx in batches.items():
-                ycols = list(dict.fromkeys(ms[i].dependent for i in bidx))
-                fitted = dict(zip(ycols, _fit_batch(g, xcols, ycols, clusters)))
-                for i in bidx:
-                    results[i] = _tidy(ms[i], fitted[ms[i].dependent], clusters, n_base - len(rows), n_single)
-    return _assemble(results, clusters)
+            yield _SampleGroup(sample, tier, cut, g, rows, batches, n_base - len(rows), int((cnt == 1).sum()))
 
 
 def _tidy(m: Model, r: dict, clusters: tuple[str, ...], n_nonfinite: int, n_single: int) -> dict:
@@ -636,3 +684,280 @@ def _assemble(rows: list[dict], clusters: tuple[str, ...]) -> pd.DataFrame:
     per = [f"{k}_{c}" for c in clusters for k in (*_INFER, "G", "G_effective", "df_t", "ssc", "note")]
     rest = [c for c in out.columns if c not in lead and c not in per]
     return pd.concat([out[lead], head, out[rest], out[per]], axis=1)
+
+
+# ----------------------------------------------------------------------------- randomization
+
+@dataclass
+class Permuted:
+    """Re-estimates of every model under R permutations (:func:`permutation_fit`).
+
+    ``keys``: the models' keys, in the order given; ``coef``: (models, R) reported coefficients;
+    ``se`` and ``p``: clustering -> (models, R) standard errors and two-sided p values (NaN where
+    the model is not identified or the variance is not positive); ``df_t``: clustering -> (models,)
+    degrees of freedom of t (G - 1); ``pairs`` (sorted pair ids) and ``permutations`` ((R, pairs)
+    positions: in replication r, pair ``pairs[k]`` takes the regressor path of pair
+    ``pairs[permutations[r, k]]``).
+    """
+
+    keys: list[str]
+    coef: np.ndarray
+    se: dict[str, np.ndarray]
+    p: dict[str, np.ndarray]
+    df_t: dict[str, np.ndarray]
+    pairs: np.ndarray
+    permutations: np.ndarray
+
+
+def pair_permutations(seed: int, label: str, n: int, R: int) -> np.ndarray:
+    """(R, n) permutations of n sorted pairs, seeded by ``seed`` and a sha256 of ``label`` (so
+    every process, and every call on panels with the same pairs, draws the same ones)."""
+    import hashlib
+
+    h = int(hashlib.sha256(label.encode()).hexdigest()[:12], 16)
+    rng = np.random.default_rng([seed, h])
+    return np.stack([rng.permutation(n) for _ in range(R)]) if R else np.zeros((0, n), np.int64)
+
+
+def _khatri_rao_structure(A: sp.csr_matrix, R: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sparsity of K (G R x n) with row (g, q) = row g of ``A``: (indptr, column of each entry,
+    q of each entry, the entry of A it copies)."""
+    G = A.shape[0]
+    per_row = np.diff(A.indptr)
+    tot = per_row * R
+    g_of = np.repeat(np.arange(G), tot)
+    t = np.arange(int(tot.sum())) - np.repeat(np.concatenate([[0], np.cumsum(tot)[:-1]]), tot)
+    nz = per_row[g_of]
+    entry = A.indptr[g_of] + t % np.maximum(nz, 1)
+    q = t // np.maximum(nz, 1)
+    indptr = np.concatenate([[0], np.cumsum(np.repeat(per_row, R))])
+    return indptr, A.indices[entry], q, entry
+
+
+def _segments(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
+    """The observations sorted by cluster ``codes`` (0..size-1): (order, start of each cluster,
+    its size, the (size x n) cluster indicator)."""
+    n = len(codes)
+    counts = np.bincount(codes, minlength=size)
+    order = np.argsort(codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    A = sp.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(size, n))
+    return order, starts, counts, A
+
+
+def _segment_sums(seg, H: np.ndarray, HX: np.ndarray, Y: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Within-cluster sums of the scores h (y - b x): (clusters, R, m), as S1 - b S2 with
+    S1[g] = H_g' Y_g (one small matrix product per non-empty cluster, rows sorted by cluster:
+    ``seg`` from :func:`_segments`) and S2 = A (h x)."""
+    order, starts, counts, A = seg
+    Hs, Ys = H[order], Y[order]
+    T = np.zeros((len(counts), H.shape[1], Y.shape[1]))
+    for g in np.flatnonzero(counts):
+        a = starts[g]
+        T[g] = Hs[a:a + counts[g]].T @ Ys[a:a + counts[g]]
+    T -= np.asarray(A @ HX)[:, :, None] * b[None, :, :]
+    return T
+
+
+def _cluster_sums_squared(A: sp.csr_matrix, H: np.ndarray, HX: np.ndarray, Y: np.ndarray, b: np.ndarray,
+                          block: int) -> np.ndarray:
+    """sum_g (sum_{i in g} h_iq (y_ij - b_qj x_iq))^2 for every replication q and outcome j: (R, m).
+
+    ``A``: (G x n) cluster indicator (an observation may sit in two clusters: the dyadic city
+    indicator); ``H`` = h, ``HX`` = h x: (n, R); ``Y``: (n, m); ``b``: (R, m). The within-cluster
+    sums are S1 - b S2 with S1[g, q, j] = sum_i A_gi h_iq y_ij, computed as one sparse product
+    K Y where K (G R x n) is the row-wise Khatri-Rao product of A and h (no (n, R, m) array is
+    formed), and S2[g, q] = (A (h x))[g, q]."""
+    G, R, m = A.shape[0], H.shape[1], Y.shape[1]
+    indptr, cols, q, entry = _khatri_rao_structure(A, R)
+    K = sp.csr_matrix((A.data[entry] * H[cols, q], cols, indptr), shape=(G * R, A.shape[1]))
+    S2 = np.asarray(A @ HX)                                            # (G, R)
+    out = np.empty((R, m))
+    step = max(1, block // max(1, G * R))
+    for j0 in range(0, m, step):
+        j1 = min(m, j0 + step)
+        T = np.asarray(K @ Y[:, j0:j1]).reshape(G, R, j1 - j0)
+        T -= S2[:, :, None] * b[None, :, j0:j1]
+        out[:, j0:j1] = np.einsum("grj,grj->rj", T, T)
+    return out
+
+
+def _permuted_batch(g: _Group, xcols: tuple[str, ...], ycols: list[str], clusterings: tuple[str, ...],
+                    x0: np.ndarray, block: int = 2_000_000) -> tuple[np.ndarray, dict]:
+    """Coefficient (R, m) and CRV1 variances {c: (R, m)} of ``y ~ xcols`` for every y in ``ycols``
+    with the first regressor's within-transformed column replaced by each column of ``x0``
+    (n_w, R); by Frisch-Waugh-Lovell on the other regressors Z: x~ = M_Z x0, b = x~'y~ / x~'x~,
+    scores of b: h e with h = x~ / x~'x~ and e = y~ - b x~. Same collinearity rule (on the
+    unpermuted design), clusters and small-sample factors as :func:`_fit_batch`.
+
+    A cluster that is one working observation (pair; origin x destination with two periods) needs
+    only the sum of squared scores: sum_i h_i^2 (y_i - b x_i)^2, expanded into three products of
+    (n_w x R) and (n_w x m) matrices. Other clusterings sum the scores within clusters (sparse
+    indicator times the scores), in blocks of replications of about ``block`` numbers."""
+    R, m = x0.shape[1], len(ycols)
+    nan = np.full((R, m), np.nan)
+    xi = np.array([g.index[c] for c in xcols])
+    yi = np.array([g.index[c] for c in ycols])
+    n_w = g.W.shape[0]
+    drop = collinear(g.C[np.ix_(xi, xi)]) if n_w else np.ones(len(xi), bool)
+    if drop[0] or not R:
+        return nan, {c: nan.copy() for c in clusterings}
+    xk = xi[~drop]
+    k = len(xk)
+    z = xk[1:]
+    Yt = g.W[:, yi]
+    Xp = x0
+    if len(z):
+        Wz = g.W[:, z]
+        Czz = g.C[np.ix_(z, z)]
+        Yt = Yt - Wz @ scipy.linalg.solve(Czz, g.C[np.ix_(z, yi)], assume_a="pos")
+        Xp = Xp - Wz @ scipy.linalg.solve(Czz, Wz.T @ Xp, assume_a="pos")
+    sxx = np.einsum("ir,ir->r", Xp, Xp)
+    sxx = np.where(sxx < COLLIN_TOL, np.nan, sxx)   # a shuffled regressor without variation left: no estimate
+    b = (Xp.T @ Yt) / sxx[:, None]                                    # (R, m)
+    H = np.nan_to_num(Xp / sxx)
+    H2 = H * H
+    Y2 = Yt * Yt
+    # sum_i h^2 (y - b x)^2 = (H^2)'Y^2 - 2 b (H^2 X)'Y + b^2 sum_i h^2 x^2
+    own = H2.T @ Y2 - 2.0 * b * ((H2 * Xp).T @ Yt) + b * b * np.einsum("ir,ir->r", H2, Xp * Xp)[:, None]
+    terms = {id(A): A for c in clusterings for A, _ in g.clusters[c]["terms"] if A is not None}
+    HX = H * Xp
+    sums: dict[int, np.ndarray] = {}
+    city: dict[str, np.ndarray] = {}
+
+    def by_city(kind: str) -> np.ndarray:
+        """Within-city sums of the scores, (cities, R, m), origins or destinations."""
+        if kind not in city:
+            key = ("segments", kind)
+            if key not in g.cache:
+                g.cache[key] = _segments(g.o_work if kind == "origin" else g.d_work, g.n_cities)
+            city[kind] = _segment_sums(g.cache[key], H, HX, Yt, b)
+        return city[kind]
+
+    distinct = bool(n_w) and not (g.o_work == g.d_work).any()
+    for key, A in terms.items():
+        kind = g.kinds.get(key, "")
+        if kind in ("origin", "dest"):
+            T = by_city(kind)
+            sums[key] = np.einsum("grj,grj->rj", T, T)
+        elif kind == "city" and distinct:     # a city's rows are its origin rows and its destination rows
+            T = by_city("origin") + by_city("dest")
+            sums[key] = np.einsum("grj,grj->rj", T, T)
+        elif np.all(np.diff(A.indptr) == 1):  # every cluster one observation: its own squared score
+            sums[key] = own
+        else:
+            sums[key] = _cluster_sums_squared(A, H, HX, Yt, b, block)
+    var = {}
+    for c in clusterings:
+        cl = g.clusters[c]
+        v = np.zeros((R, m))
+        for A, sign in cl["terms"]:
+            v += sign * (own if A is None else sums[id(A)])
+        G = cl["G"]
+        df_k = k + (g.n_pairs + g.n_periods - 1) + cl["fe_adj"]
+        ssc = G / (G - 1) * (g.N - 1) / (g.N - df_k) if G >= 2 and g.N - df_k > 0 else np.nan
+        var[c] = ssc * v
+    return b, var
+
+
+def permutation_fit(panel: pd.DataFrame, specs: Iterable, clusters: Iterable[str] = ("pair", "twoway"), *,
+                    samples: Mapping[str, SampleRule] | None = None, permutations: int = 99, seed: int = 0,
+                    label: str = "", pair: str = "pair_id", period: str = "period", origin: str = "origin",
+                    dest: str = "dest") -> Permuted:
+    """Randomization distribution of every model's reported coefficient: R = ``permutations``
+    times, the pairs of the panel are shuffled (:func:`pair_permutations` from ``seed`` and
+    ``label``) and each pair takes the whole path (both periods) of the reported regressor of the
+    pair it was shuffled onto; every model is re-estimated on its own sample of that one shuffled
+    data set (coefficient, CRV1 SE and p under every clustering).
+
+    One shuffle of the whole panel per replication, shared by every model, sample and (for the
+    same pairs, seed and label) every call: this is re-running the whole analysis on one shuffled
+    data set, so the models of a specification curve stay as dependent under the null as in the
+    data (the specification-curve test of Simonsohn, Simmons and Nelson 2020, Nature Human
+    Behaviour 4). Permuting within each sample separately would make overlapping samples'
+    estimates less dependent under the null than in the data, and a test on the curve's median
+    over-reject (tests/test_multiverse.py). With pair and period effects on two periods only a
+    regressor's first difference matters: each working pair's first difference becomes its donor
+    pair's. Exact: equal to :func:`fit` on the shuffled panel (tests/test_multiverse.py).
+
+    Raises NotImplementedError for more than two periods; ValueError when a donor pair lacks the
+    regressor in a period (every pair must be observed in both periods); what :func:`fit` raises.
+    """
+    ms = list(specs)
+    return fit_and_permute(panel, ms, clusters, samples=samples, permute=[True] * len(ms), permutations=permutations,
+                           seed=seed, label=label, pair=pair, period=period, origin=origin, dest=dest)[1]
+
+
+def fit_and_permute(panel: pd.DataFrame, specs: Iterable, clusters: Iterable[str] = ("pair", "twoway"), *,
+                    samples: Mapping[str, SampleRule] | None = None, permute: Iterable[bool] = (),
+                    permutations: int = 99, seed: int = 0, label: str = "", pair: str = "pair_id",
+                    period: str = "period", origin: str = "origin", dest: str = "dest") -> tuple[pd.DataFrame, Permuted]:
+    """:func:`fit` of every spec and :func:`permutation_fit` of the specs marked in ``permute``
+    (same order), in one pass that transforms each sample once for both. Returns the frame of
+    :func:`fit` and the :class:`Permuted` of the marked specs (in their order)."""
+    clusters = _clusterings(clusters)
+    ms = [_as_model(s) for s in specs]
+    mark = np.zeros(len(ms), bool)
+    flags = list(permute)
+    mark[:len(flags)] = flags
+    p = _Panel(panel, pair, period, origin, dest)
+    R = int(permutations)
+    if mark.any() and p.n_periods > 2:
+        raise NotImplementedError("permutation_fit: two periods only (first differences)")
+    ids = np.empty(p.n_pairs, dtype=p.frame[pair].to_numpy().dtype)
+    ids[p.pair] = p.frame[pair].to_numpy()                # pair id of each pair code
+    order = np.argsort(ids, kind="stable")                 # pair codes in sorted pair-id order
+    perms = pair_permutations(seed, label, p.n_pairs, R if mark.any() else 0)
+    donor = np.empty((len(perms), p.n_pairs), np.int64)   # code -> donor code, per replication
+    donor[:, order] = order[perms]
+    row = {i: k for k, i in enumerate(np.flatnonzero(mark))}
+    n_marked = len(row)
+    coef = np.full((n_marked, R), np.nan)
+    se = {c: np.full((n_marked, R), np.nan) for c in clusters}
+    pv = {c: np.full((n_marked, R), np.nan) for c in clusters}
+    df_t = {c: np.full(n_marked, np.nan) for c in clusters}
+    diff: dict[str, np.ndarray] = {}
+
+    def first_difference(col: str) -> np.ndarray:
+        if col not in diff:
+            x = p.col(col)
+            a, b = p.pos[:, 0], p.pos[:, 1]
+            diff[col] = np.where((a >= 0) & (b >= 0), x[np.maximum(b, 0)] - x[np.maximum(a, 0)], np.nan)
+        return diff[col]
+
+    results: list[dict | None] = [None] * len(ms)
+    for sg in _sample_groups(p, ms, dict(samples or {}), clusters, DEMEAN_TOL):
+        g = sg.group
+        codes = p.pair[g.work]
+        shuffled: dict[str, np.ndarray] = {}
+        for xcols, bidx in sg.batches.items():
+            ycols = list(dict.fromkeys(ms[i].dependent for i in bidx))
+            fitted = dict(zip(ycols, _fit_batch(g, xcols, ycols, clusters)))
+            for i in bidx:
+                results[i] = _tidy(ms[i], fitted[ms[i].dependent], clusters, sg.n_nonfinite, sg.n_singletons)
+            pidx = [i for i in bidx if mark[i]]
+            if not pidx or not R:
+                continue
+            if xcols[0] not in shuffled:
+                d = first_difference(xcols[0])[donor[:, codes]].T        # (n_w, R)
+                if np.isnan(d).any():
+                    q = int(np.flatnonzero(np.isnan(d).any(axis=1))[0])
+                    raise ValueError(f"permutation_fit: a pair shuffled onto pair {p.frame[pair].iloc[g.work[q]]!r} "
+                                     f"lacks {xcols[0]!r} in a period; every pair must be observed in both periods")
+                shuffled[xcols[0]] = np.ascontiguousarray((d - d.mean(axis=0)) / np.sqrt(2.0)) if len(d) else d
+            pycols = list(dict.fromkeys(ms[i].dependent for i in pidx))
+            b, var = _permuted_batch(g, xcols, pycols, clusters, shuffled[xcols[0]])
+            for i in pidx:
+                j, k = pycols.index(ms[i].dependent), row[i]
+                coef[k] = b[:, j]
+                for c in clusters:
+                    G = g.clusters[c]["G"]
+                    df_t[c][k] = G - 1
+                    v = var[c][:, j]
+                    ok = np.isfinite(v) & (v > 0) & (G >= 2)
+                    sd = np.where(ok, np.sqrt(np.where(ok, v, 1.0)), np.nan)
+                    se[c][k] = sd
+                    t = b[:, j] / sd
+                    pv[c][k] = np.where(ok, 2.0 * stdtr(max(G - 1, 1), -np.abs(np.nan_to_num(t))), np.nan)
+    keys = [ms[i].key for i in np.flatnonzero(mark)]
+    return _assemble(results, clusters), Permuted(keys, coef, se, pv, df_t, ids[order], perms)

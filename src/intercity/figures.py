@@ -339,6 +339,69 @@ def lab_estimates(draws: pd.DataFrame, keys: list[str], model_labels: dict[str, 
     return fig
 
 
+#: Colours of a specification's claim result in the specification curve.
+RESULT_COLORS = {"holds": "#1e8449", "fails": "#7f8c8d", "not identified": "#d35400"}
+
+
+def spec_curve(curve) -> go.Figure:
+    """A specification curve as Simonsohn, Simmons and Nelson (2020) draw it: above, the estimates
+    of one check under every specification, sorted, with 95% intervals (under each
+    specification's inference), coloured by whether the claim holds in that specification, the
+    study's own choices starred; beneath, one row per value of each choice crossed, marked where a
+    specification uses it. ``curve``: :class:`intercity.multiverse.Curve`."""
+    from plotly.subplots import make_subplots
+
+    f = curve.frame
+    rows = [(title, v, label) for title, vals in curve.panel.items() for v, label in vals]
+    n_rows = max(1, len(rows))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        row_heights=[0.55, 0.45])
+    # ranks and choice rows as small integers: plotly writes numeric arrays as typed binary data, so
+    # a curve of a few hundred specifications costs a few KB on the page
+    x = f["rank"].to_numpy(np.int16 if len(f) and f["rank"].max() < 32_000 else np.int32)
+    for result, color in RESULT_COLORS.items():
+        on = (f["claim_result"] == result).to_numpy()
+        if not on.any():
+            continue
+        sub = f[on]
+        y = sub["coef"].to_numpy(float)
+        fig.add_trace(go.Scatter(
+            x=x[on], y=y, mode="markers", name=f"claim {result}", marker=dict(color=color, size=4),
+            error_y=dict(type="data", symmetric=False, array=(sub["ci95_high"] - sub["coef"]).to_numpy(float),
+                         arrayminus=(sub["coef"] - sub["ci95_low"]).to_numpy(float), color=color, thickness=0.6,
+                         width=0),
+            hovertemplate="rank %{x}: %{y:.4g}<extra></extra>"), row=1, col=1)
+    st = f["study_spec"].to_numpy(bool)
+    if st.any():
+        fig.add_trace(go.Scatter(x=x[st], y=f.loc[st, "coef"].to_numpy(float), mode="markers",
+                                 name="the study's choices", marker=dict(symbol="star", size=11, color="#111111"),
+                                 hovertemplate="the study's choices: %{y:.4g}<extra></extra>"), row=1, col=1)
+    fig.add_hline(y=0, line=dict(color="#888", dash="dot"), row=1, col=1)
+    # the choices beneath: one trace per choice (its values on consecutive rows)
+    labels, k = [], 0
+    dim_cols = dict(zip(curve.panel, curve.dims))
+    for title, vals in curve.panel.items():
+        col = f[dim_cols[title]].astype(str).to_numpy()
+        ys = np.full(len(f), -1, np.int8 if n_rows < 120 else np.int16)
+        for v, label in vals:
+            ys[col == v] = n_rows - 1 - k
+            labels.append((n_rows - 1 - k, label))
+            k += 1
+        on = ys >= 0
+        fig.add_trace(go.Scatter(x=x[on], y=ys[on], mode="markers", name=title, showlegend=False,
+                                 marker=dict(symbol="line-ns-open", size=7, color="#34495e", line=dict(width=1)),
+                                 hoverinfo="skip"), row=2, col=1)
+    fig.update_layout(title=dict(text=f"Claim {curve.claim}: {curve.key}", x=0.01, font=dict(size=14)),
+                      template="plotly_white",
+                      height=420 + 14 * n_rows, legend=dict(orientation="h", y=-0.12, x=0.0),
+                      margin=dict(l=60, r=20, t=50, b=40))
+    fig.update_yaxes(title="estimate (95% CI)", row=1, col=1)
+    fig.update_yaxes(tickvals=[v for v, _ in labels], ticktext=[t for _, t in labels], range=[-0.7, n_rows - 0.3],
+                     showgrid=False, row=2, col=1)
+    fig.update_xaxes(title="specification, by rank of the estimate", row=2, col=1)
+    return fig
+
+
 # ----------------------------------------------------------------------------- registry and display
 
 @dataclass(frozen=True)
@@ -433,6 +496,19 @@ FIGURES += (
                "down- and up-gradient) in each synthetic world, per knob setting, with the true effects as diamonds.",
                "As above, for the four gradient models of the study (IT, down- and up-gradient pairs)."),
 )
+#: Claims with a specification curve (every scorecard claim that rests on regressions).
+CURVE_CLAIMS: tuple[str, ...] = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "R1", "R2", "R3", "M1", "M2", "M3", "M4",
+                                 "M5", "M6", "M7", "F1", "F2", "F3", "F4", "F5")
+FIGURES = FIGURES + tuple(
+    FigureSpec(f"curve-{c.lower()}", "11_multiverse", "spec_curve", f"Specification curve of claim {c}",
+               "Dot plot of the estimate of {check} under each of {shown} specifications, sorted, with 95% "
+               "intervals, and beneath it a grid marking which value of each choice every specification uses.",
+               "Specifications of claim " + c + ": {specs} in all ({not_identified} not identified, left out); "
+               "{shown} drawn ({thinning}). Colour: whether the whole claim holds in that specification; star: "
+               "the study's own choices. Intervals: 95%, under each specification's inference. Estimates of "
+               "different outcome transforms are on different scales: read signs and significance across "
+               "them, magnitudes within one.")
+    for c in CURVE_CLAIMS)
 FIGURE_BY_ID = {f.id: f for f in FIGURES}
 
 def source_line(study) -> str:

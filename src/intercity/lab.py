@@ -77,7 +77,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -86,6 +85,7 @@ import numpy as np
 import pandas as pd
 
 from intercity import cachekey, labdraw, paths
+from intercity import sweep as sweep_mod
 from intercity.params import LAB_SETTINGS
 from intercity.labdraw import ALPHA, DrawSpec, run_draw
 
@@ -162,30 +162,6 @@ def load_draw(directory: Path, key: str, what: str = "results") -> pd.DataFrame:
     return pd.read_parquet(_files(directory, key)[what])
 
 
-class _Progress:
-    """A progress bar of draws done and time left (tqdm, to stderr), and lines to ``log``."""
-
-    def __init__(self, total: int, cached: int, log: Callable[[str], None] | None):
-        from tqdm.auto import tqdm
-
-        self.log = log
-        self.total, self.t0 = total, time.perf_counter()
-        self.bar = tqdm(total=total, initial=cached, desc="design lab draws", unit="draw", smoothing=0.1,
-                        disable=None)
-        self.done = 0
-
-    def step(self) -> None:
-        self.done += 1
-        self.bar.update(1)
-        if self.log and (self.done % max(1, self.total // 10) == 0 or self.done == self.total):
-            spent = time.perf_counter() - self.t0
-            left = spent / self.done * (self.total - self.done)
-            self.log(f"lab: {self.done}/{self.total} draws computed, {spent:.0f} s spent, about {left:.0f} s left")
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 def sweep(p: Params, cache: Path | None = None, log: Callable[[str], None] | None = None,
           on_draw: Callable[[DrawSpec], None] | None = None) -> pd.DataFrame:
     """Every draw of the design lab, computed where not cached; one row per (setting, draw, model,
@@ -216,44 +192,16 @@ def sweep(p: Params, cache: Path | None = None, log: Callable[[str], None] | Non
 
 
 def _compute(p: Params, todo: list[DrawSpec], directory: Path, keys: dict, log, on_draw) -> None:
-    bar = _Progress(len(todo) + 0, 0, log)
-    try:
-        if p.scheduler is None and p.lab.workers == 0:
-            for s in todo:
-                _save(directory, keys[s], run_draw(s))
-                bar.step()
-                if on_draw:
-                    on_draw(s)
-            return
-        import logging
+    """Run the draws ``todo`` through :func:`intercity.sweep.run` (Dask, or a plain loop with
+    ``lab.workers: 0``), saving each draw to the cache as it finishes, then calling ``on_draw``."""
 
-        from dask.distributed import Client, LocalCluster, as_completed
+    def done(i: int, out: dict[str, pd.DataFrame]) -> None:
+        _save(directory, keys[todo[i]], out)
+        if on_draw:
+            on_draw(todo[i])
 
-        logging.getLogger("distributed").setLevel(logging.WARNING)
-
-        if p.scheduler is not None:
-            log(f"lab: running on the Dask cluster at {p.scheduler}")
-            client, cluster = Client(p.scheduler, timeout="30s"), None
-        else:
-            log(f"lab: running on a Dask LocalCluster of {p.lab.workers} worker process(es)")
-            cluster = LocalCluster(n_workers=p.lab.workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=40)
-            client = Client(cluster)
-        try:
-            futures = {client.submit(run_draw, s, key=f"lab-draw-{keys[s]}", pure=False): s for s in todo}
-            for fut in as_completed(futures):
-                s = futures[fut]
-                _save(directory, keys[s], fut.result())
-                fut.release()
-                bar.step()
-                if on_draw:
-                    on_draw(s)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    finally:
-        bar.close()
+    sweep_mod.run(run_draw, todo, scheduler=p.scheduler, workers=p.lab.workers, desc="lab", unit="draw", log=log,
+                  on_result=done, keep=False)
 
 
 # ----------------------------------------------------------------------------- the diagnosands

@@ -200,6 +200,104 @@ ALLOWED_LAB: dict[str, str] = {
 
 
 
+#: The choices of the multiverse (:mod:`intercity.choices`): dimension -> its values, the study's
+#: value first. ``sources`` is resolved at run time ("available": every source whose inputs can be had).
+MULTIVERSE_CHOICES: dict[str, tuple[str, ...]] = {
+    "transforms": ("slog_10k", "slog_yuan", "slog_100m", "ihs", "direction", "ppml"),
+    "inference": ("pair", "origin", "twoway", "dyadic"),
+    "controls": ("study", "none", "study_distance"),
+    "gradients": ("gdp_per_capita", "population", "gdp"),
+    "period_values": ("average", "end_year"),
+    "samples": ("all", "no_municipalities", "no_gradient_flips"),
+    "tier_sets": ("study", "shifted"),
+}
+#: Data-source values of the multiverse: "available" (every source whose inputs can be had), the
+#: build's own ("configured"), or a source by name.
+MULTIVERSE_SOURCES: tuple[str, ...] = ("available", "configured", "synthetic", "public", "ceads")
+
+
+def _tier_edges(v) -> tuple[float, ...]:
+    edges = tuple(float(t) for t in v)
+    if len(edges) < 2 or not all(math.isfinite(e) for e in edges) or edges[0] != 0 or any(
+            b <= a for a, b in zip(edges, edges[1:])):
+        raise ValueError("not increasing finite edges from 0")
+    return edges
+
+
+class Multiverse(BaseModel):
+    """The multiverse (:mod:`intercity.multiverse`): which values of each choice are crossed.
+
+    Every dimension lists the values to cross; its first value is the study's and must be present
+    (see :data:`MULTIVERSE_CHOICES` for the values known and :mod:`intercity.choices` for what each
+    means). sources: "available" (synthetic, and public and ceads when their inputs can be had),
+    "configured" (the build's data source) or source names. shifted_tiers_km: the edges of the
+    alternative distance tiers (six edges: five tiers, matched to the study's by position).
+    ppml: which specifications the PPML transform (pyfixest ``fepois``, slow) is crossed with:
+    "study" (every other fitted choice at the study's value), "all" (the full grid) or "none".
+    permutations: R of the specification-curve permutation test (R + 1 a multiple of 20), seeded
+    by ``seed`` (significance at each claim check's own level). curve_points:
+    most specifications drawn in one curve figure (every one enters the shares and the test).
+    workers: Dask LocalCluster worker processes (1 thread each); 0 = a plain loop in this process.
+    Ignored when ``scheduler`` names an existing cluster.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sources: tuple[Literal["available", "configured", "synthetic", "public", "ceads"], ...] = ("available",)
+    transforms: tuple[Literal["slog_10k", "slog_yuan", "slog_100m", "ihs", "direction", "ppml"], ...] = \
+        MULTIVERSE_CHOICES["transforms"]
+    inference: tuple[Literal["pair", "origin", "twoway", "dyadic"], ...] = MULTIVERSE_CHOICES["inference"]
+    controls: tuple[Literal["study", "none", "study_distance"], ...] = MULTIVERSE_CHOICES["controls"]
+    gradients: tuple[Literal["gdp_per_capita", "population", "gdp"], ...] = MULTIVERSE_CHOICES["gradients"]
+    period_values: tuple[Literal["average", "end_year"], ...] = MULTIVERSE_CHOICES["period_values"]
+    samples: tuple[Literal["all", "no_municipalities", "no_gradient_flips"], ...] = MULTIVERSE_CHOICES["samples"]
+    tier_sets: tuple[Literal["study", "shifted"], ...] = MULTIVERSE_CHOICES["tier_sets"]
+    shifted_tiers_km: tuple[StrictFloat | StrictInt, ...] = (0.0, 250.0, 625.0, 1250.0, 2500.0, 4000.0)
+    ppml: Literal["study", "all", "none"] = "study"
+    permutations: StrictInt = 39
+    seed: StrictInt = Field(default=1, ge=0)
+    curve_points: StrictInt = Field(default=200, ge=50)
+    workers: StrictInt = Field(default=1, ge=0)
+
+    @field_validator("sources", "transforms", "inference", "controls", "gradients", "period_values", "samples",
+                     "tier_sets")
+    @classmethod
+    def _values(cls, v: tuple[str, ...], info) -> tuple[str, ...]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("empty or repeated")
+        study = MULTIVERSE_CHOICES.get(info.field_name, ("",))[0]
+        if info.field_name != "sources" and study not in v:
+            raise ValueError(f"the study's value {study!r} is missing")
+        return v
+
+    @field_validator("shifted_tiers_km")
+    @classmethod
+    def _shifted(cls, v) -> tuple[float, ...]:
+        edges = _tier_edges(v)
+        if len(edges) != 6:
+            raise ValueError(f"{len(edges) - 1} tiers, not the study's 5")
+        return edges
+
+    @field_validator("permutations")
+    @classmethod
+    def _reps(cls, v: int) -> int:
+        return _replications(v)
+
+
+#: What each field of the ``multiverse:`` section allows (error messages).
+ALLOWED_MULTIVERSE: dict[str, str] = {
+    "sources": f"a non-empty list without repeats of {list(MULTIVERSE_SOURCES)}",
+    **{k: f"a non-empty list without repeats of {list(v)}, including the study's {v[0]!r}"
+       for k, v in MULTIVERSE_CHOICES.items()},
+    "shifted_tiers_km": "six finite numbers (km), strictly increasing from 0 (five tiers, as the study's)",
+    "ppml": "one of ['study', 'all', 'none']",
+    "permutations": "an integer R >= 19 with R + 1 a multiple of 20 (19, 99, 199, 999, ...)",
+    "seed": "a non-negative integer",
+    "curve_points": "an integer >= 50",
+    "workers": "an integer >= 0 (0 = no Dask, a plain loop)",
+}
+
+
 class ParamsError(ValueError):
     """A parameter is missing, unknown or invalid; the one-line message names it and what is allowed."""
 
@@ -224,6 +322,7 @@ ALLOWED: dict[str, str] = {
     "knobs": ALLOWED_TRUTH,
     "world": ALLOWED_WORLD,
     "lab": f"a mapping with any of {sorted(ALLOWED_LAB)}",
+    "multiverse": f"a mapping with any of {sorted(ALLOWED_MULTIVERSE)}",
     "scheduler": "null (a Dask LocalCluster on this machine) or a scheduler address protocol://host:port",
 }
 
@@ -339,8 +438,9 @@ class Params(BaseModel):
     knobs: the synthetic world's planted effects (:class:`intercity.knobs.Truth`).
     world: the synthetic world's shape constants (:class:`intercity.knobs.World`).
     lab: the design lab's Monte Carlo (:class:`Lab`).
-    scheduler: address of an existing Dask scheduler for the sweeps (design lab); null = a
-        LocalCluster on this machine.
+    multiverse: the multiverse's choices and its permutation test (:class:`Multiverse`).
+    scheduler: address of an existing Dask scheduler for the sweeps (design lab, multiverse); null
+        = a LocalCluster on this machine.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -358,6 +458,7 @@ class Params(BaseModel):
     knobs: Truth = Truth()
     world: World = World()
     lab: Lab = Field(default_factory=Lab)
+    multiverse: Multiverse = Field(default_factory=Multiverse)
     scheduler: StrictStr | None = None
 
     @model_validator(mode="after")
@@ -405,11 +506,7 @@ class Params(BaseModel):
     @field_validator("distance_tiers_km")
     @classmethod
     def _tiers(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        edges = tuple(float(t) for t in v)
-        if len(edges) < 2 or not all(math.isfinite(e) for e in edges) or edges[0] != 0 or any(
-                b <= a for a, b in zip(edges, edges[1:])):
-            raise ValueError("not increasing finite edges from 0")
-        return edges
+        return _tier_edges(v)
 
     @field_validator("name")
     @classmethod
@@ -477,6 +574,7 @@ _SECTIONS: dict[str, tuple[type[BaseModel], dict[str, str]]] = {
     "knobs": (Truth, {k: ALLOWED_TRUTH.split(", each ", 1)[1] for k in Truth.model_fields}),
     "world": (World, {k: ALLOWED_WORLD.split(", each ", 1)[1] for k in World.model_fields}),
     "lab": (Lab, ALLOWED_LAB),
+    "multiverse": (Multiverse, ALLOWED_MULTIVERSE),
 }
 
 
@@ -498,7 +596,7 @@ def _message(err: ValidationError, values: Mapping[str, Any], source: str) -> st
             return f"{source}: parameter '{dotted}' is missing ({CEADS_ALLOWED.get(sub, '')})"
         return (f"{source}: parameter '{dotted}' = {first.get('input')!r} is invalid: allowed "
                 f"{CEADS_ALLOWED.get(sub, msg)}")
-    if name in _SECTIONS and len(loc) > 1:  # knobs.x, world.x, lab.x
+    if name in _SECTIONS and len(loc) > 1:  # knobs.x, world.x, lab.x, multiverse.x
         model, section_allowed = _SECTIONS[name]
         sub = str(loc[1])
         section = values.get(name)

@@ -23,7 +23,7 @@ import nbformat
 import papermill as pm
 
 from intercity import params as params_mod
-from intercity import book, lab, models, paths, pipeline, scorecard
+from intercity import book, lab, models, multiverse, paths, pipeline, scorecard
 
 logging.getLogger("papermill").setLevel(logging.WARNING)
 
@@ -78,11 +78,13 @@ def _failure(nb_path: Path, out_path: Path, err: Exception) -> NotebookFailed:
 
 
 def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], None] | None = None,
-                  design_lab: bool = True) -> list[Path]:
+                  design_lab: bool = True, with_multiverse: bool = True) -> list[Path]:
     """Machine-readable results of the run: bundle summary, ledger, transfers, panel moments,
-    estimates, scorecard, the files read with their sha256 (``inputs.csv``), the parameters and
+    estimates, scorecard, the files read with their sha256 (``inputs.csv``), the parameters,
     (``design_lab``) the design lab (``design_lab.csv``, ``design_lab_draws.csv``;
-    :func:`intercity.lab.write`; its worlds cached beside the study's bundle)."""
+    :func:`intercity.lab.write`; its worlds cached beside the study's bundle) and
+    (``with_multiverse``) the multiverse (``multiverse.parquet``: one row per claim check and
+    specification; ``multiverse_claims.csv``: a summary per claim; :func:`intercity.multiverse.load`)."""
     from intercity import provenance
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,11 @@ def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], N
     written.append(directory / "params.json")
     if design_lab:
         written += lab.write(study.params, directory, cache=study.cache.parent if study.cache else None, log=log)
+    if with_multiverse:  # computed (or read from the cache) as the multiverse chapter reads it
+        mv = multiverse.load(study, log=log)
+        mv.rows.to_parquet(directory / "multiverse.parquet", index=False)
+        multiverse.claim_summary(mv).to_csv(directory / "multiverse_claims.csv", index=False)
+        written += [directory / "multiverse.parquet", directory / "multiverse_claims.csv"]
     return written
 
 
@@ -210,6 +217,14 @@ def build(params_file: str | Path, only: str | None = None, out: Path | None = N
         steps.append({"step": "design lab: synthetic worlds", "seconds": round(time.perf_counter() - t1, 2),
                       "note": f"{draws['draw_key'].nunique()} worlds of {p.lab.n_cities} cities "
                               f"(each cached once computed)", "measured": _now()})
+    # the multiverse (its chapter reads it; ``--only`` another chapter skips it)
+    with_multiverse = any(nb.stem.endswith("multiverse") for nb in selected)
+    if with_multiverse:
+        t1 = time.perf_counter()
+        mres = multiverse.load(study, log=log)
+        steps.append({"step": "multiverse: every specification", "seconds": round(time.perf_counter() - t1, 2),
+                      "note": f"{mres.meta['specifications']:,} specifications, {mres.meta['models']:,} models over "
+                              f"{', '.join(mres.meta['sources'])} (cached once computed)", "measured": _now()})
     done = []
     for k, nb in enumerate(selected, start=1):
         workdir = out / "running" / nb.stem
@@ -242,7 +257,7 @@ def build(params_file: str | Path, only: str | None = None, out: Path | None = N
             shutil.rmtree(top, ignore_errors=True)
             shutil.copytree(html_dir, top)
             log(f"the default book is also in {top}")
-    write_results(study, results_dir, log=log, design_lab=design_lab)
+    write_results(study, results_dir, log=log, design_lab=design_lab, with_multiverse=with_multiverse)
     results_dir.joinpath("timings.json").write_text(json.dumps(run, indent=2))
     if html:
         for name in ("page-sizes", "run-timings"):

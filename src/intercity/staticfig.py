@@ -17,7 +17,7 @@ from matplotlib.path import Path
 from matplotlib.figure import Figure
 
 _SYMBOLS = {"circle": "o", "diamond": "D", "square": "s", "star": "*", "triangle-up": "^", "x": "x",
-            "cross": "P"}
+            "cross": "P", "line-ns": "|", "line-ns-open": "|"}
 _DASH = {"dot": ":", "dash": "--", "dashdot": "-.", "solid": "-", None: "-"}
 
 
@@ -90,6 +90,8 @@ def _scatter(ax, t) -> None:
         x = np.array([np.nan if v is None else v for v in xs], float)
         y = np.array([np.nan if v is None else v for v in ys], float)
         edge = _color(m.line.color) if m and m.line and m.line.color else "none"
+        if marker in ("|", "_", "x", "+"):  # unfilled markers are drawn in their face colour
+            edge = None
         colour = {"color": color} if isinstance(color, (str, tuple)) else {"c": color}
         if is_open and isinstance(color, (str, tuple)):  # plotly "-open" symbols: outline only
             colour, edge = {"facecolors": "none"}, color
@@ -114,20 +116,75 @@ def _bar(ax, t, offset: float, width: float) -> None:
     ax.bar(x, np.asarray(t.y, float), width=width, color=colour, label=t.name)
 
 
+def _axis_key(name: str | None, kind: str) -> str:
+    """Layout key of a trace's axis reference ("y2" -> "yaxis2", None/"y" -> "yaxis")."""
+    name = name or kind
+    return f"{kind}axis{name[1:]}"
+
+
+def _style_axes(ax, xa, ya, is_map: bool, width_in: float, show_xlabel: bool = True) -> None:
+    """Ticks, labels, ranges and grid of one matplotlib axes from a plotly x and y axis."""
+    suffix = xa.ticksuffix, ya.ticksuffix
+    if suffix[0] or suffix[1]:
+        from matplotlib.ticker import FormatStrFormatter
+        ax.xaxis.set_major_formatter(FormatStrFormatter(f"%g{suffix[0] or ''}"))
+        ax.yaxis.set_major_formatter(FormatStrFormatter(f"%g{suffix[1] or ''}"))
+    if show_xlabel:
+        ax.set_xlabel(_text(xa.title))
+    ax.set_ylabel(_text(ya.title))
+    if xa.tickvals is not None:
+        ticktext = [str(v) for v in (xa.ticktext or xa.tickvals)]
+        ax.set_xticks(list(xa.tickvals), ticktext)
+        if sum(len(t) for t in ticktext) > 6 * width_in:  # would overlap: slant them
+            ax.tick_params(axis="x", labelrotation=30)
+            for label in ax.get_xticklabels():
+                label.set_horizontalalignment("right")
+    if ya.tickvals is not None:
+        ax.set_yticks(list(ya.tickvals), [str(v) for v in (ya.ticktext or ya.tickvals)], fontsize=7)
+    if xa.range is not None:
+        ax.set_xlim(*xa.range)
+    if ya.range is not None:
+        ax.set_ylim(*ya.range)
+    if xa.type == "log":
+        ax.set_xscale("log")
+    if is_map:
+        ax.set_aspect(1.0 / float(ya.scaleratio or 1.0))
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    else:
+        ax.autoscale_view()
+        ax.grid(True, color="#e5e5e5", lw=0.6)
+        ax.set_axisbelow(True)
+
+
 def save_png(fig, path: str | FilePath, width_in: float = 8.0, dpi: int = 100) -> FilePath:
-    """Draw ``fig`` (a plotly Figure) with matplotlib into ``path`` (PNG); returns the path."""
+    """Draw ``fig`` (a plotly Figure) with matplotlib into ``path`` (PNG); returns the path.
+
+    Subplots stacked vertically (``make_subplots(rows=n, cols=1)``: traces on y axes ``y``,
+    ``y2``, ...) become matplotlib axes stacked in the order and height of the y axes' domains,
+    sharing x; the x label is drawn under the bottom one, the legend below it.
+    """
     lay = fig.layout
     height_px = lay.height or 450
     is_map = lay.yaxis.scaleanchor is not None
     mfig = Figure(figsize=(width_in, max(3.0, height_px / 100 * (0.95 if is_map else 0.9))), dpi=dpi)
     FigureCanvasAgg(mfig)
-    ax = mfig.add_subplot(1, 1, 1)
+    ynames = list(dict.fromkeys((t.yaxis or "y") for t in fig.data if t.visible is not False)) or ["y"]
+    domains = {n: tuple(lay[_axis_key(n, "y")].domain or (0, 1)) for n in ynames}
+    ynames.sort(key=lambda n: -domains[n][1])  # top first
+    if len(ynames) == 1:
+        axes = {ynames[0]: mfig.add_subplot(1, 1, 1)}
+    else:
+        heights = [max(domains[n][1] - domains[n][0], 0.05) for n in ynames]
+        axes = dict(zip(ynames, mfig.subplots(len(ynames), 1, sharex=True, gridspec_kw={"height_ratios": heights})))
+    top, bottom = axes[ynames[0]], axes[ynames[-1]]
     bars = [t for t in fig.data if t.type == "bar" and t.visible is not False]
     width = 0.8 / max(1, len(bars))
     categories: list = []
     for t in fig.data:
         if t.visible is False or t.meta == "interactive-only":
             continue
+        ax = axes.get(t.yaxis or "y", top)
         if t.type == "scatter":
             _scatter(ax, t)
         elif t.type == "bar":
@@ -139,50 +196,31 @@ def save_png(fig, path: str | FilePath, width_in: float = 8.0, dpi: int = 100) -
             ax.hist(np.asarray(t.x, float), bins=t.nbinsx or 50, color=_color(t.marker.color) if t.marker else None,
                     label=t.name)
     if categories:
-        ax.set_xticks(range(len(categories)), categories)
+        top.set_xticks(range(len(categories)), categories)
     for shape in lay.shapes or ():
         if shape.type == "line" and shape.xref == "x domain":
+            ax = axes.get(shape.yref or "y", top)
             ax.axhline(shape.y0, color=_color(shape.line.color) or "#888", ls=_DASH.get(shape.line.dash, "-"), lw=1)
-    suffix = lay.xaxis.ticksuffix, lay.yaxis.ticksuffix
-    if suffix[0] or suffix[1]:
-        from matplotlib.ticker import FormatStrFormatter
-        ax.xaxis.set_major_formatter(FormatStrFormatter(f"%g{suffix[0] or ''}"))
-        ax.yaxis.set_major_formatter(FormatStrFormatter(f"%g{suffix[1] or ''}"))
-    ax.set_xlabel(_text(lay.xaxis.title))
-    ax.set_ylabel(_text(lay.yaxis.title))
-    if lay.xaxis.tickvals is not None:
-        ticktext = [str(v) for v in (lay.xaxis.ticktext or lay.xaxis.tickvals)]
-        ax.set_xticks(list(lay.xaxis.tickvals), ticktext)
-        if sum(len(t) for t in ticktext) > 6 * width_in:  # would overlap: slant them
-            ax.tick_params(axis="x", labelrotation=30)
-            for label in ax.get_xticklabels():
-                label.set_horizontalalignment("right")
-    if lay.xaxis.range is not None:
-        ax.set_xlim(*lay.xaxis.range)
-    if lay.yaxis.range is not None:
-        ax.set_ylim(*lay.yaxis.range)
-    if lay.xaxis.type == "log":
-        ax.set_xscale("log")
-    if is_map:
-        ax.set_aspect(1.0 / float(lay.yaxis.scaleratio or 1.0))
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-    else:
-        ax.autoscale_view()
-        ax.grid(True, color="#e5e5e5", lw=0.6)
-        ax.set_axisbelow(True)
-    ax.set_title(_text(lay.title), fontsize=11, loc="left")
-    handles, labels = ax.get_legend_handles_labels()
+    for k, n in enumerate(ynames):
+        trace_x = next((t.xaxis for t in fig.data if (t.yaxis or "y") == n and t.xaxis), "x")
+        _style_axes(axes[n], lay[_axis_key(trace_x, "x")], lay[_axis_key(n, "y")], is_map, width_in,
+                    show_xlabel=k == len(ynames) - 1)
+    top.set_title(_text(lay.title), fontsize=11, loc="left")
+    handles, labels = [], []
+    for ax in axes.values():
+        h, lab = ax.get_legend_handles_labels()
+        handles += h
+        labels += lab
     extra = []
     if handles and lay.showlegend is not False:
         # as many columns as fit the figure's width at 8 pt (about 0.075 in a character plus the key)
         longest = max(len(lbl) for lbl in labels)
         ncol = int(max(1, min(4, len(labels), width_in // (0.075 * longest + 0.5))))
         mfig.tight_layout()
-        # just below everything the axes draw (tick labels, slanted or not, and the axis title)
-        box = ax.get_tightbbox(mfig.canvas.get_renderer()).transformed(ax.transAxes.inverted())
-        extra.append(ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, box.y0 - 0.02), ncol=ncol,
-                               fontsize=8, frameon=False))
+        # just below everything the bottom axes draw (tick labels, slanted or not, and the axis title)
+        box = bottom.get_tightbbox(mfig.canvas.get_renderer()).transformed(bottom.transAxes.inverted())
+        extra.append(bottom.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, box.y0 - 0.02),
+                                   ncol=ncol, fontsize=8, frameon=False))
     else:
         mfig.tight_layout()
     path = FilePath(path)
