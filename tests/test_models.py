@@ -443,6 +443,24 @@ def test_identification_rule_on_small_panels():
     assert r["df_resid"] == 0 and r["note"] == models.NO_DF and r["stars_pair"] == ""
 
 
+def test_regressor_changing_in_one_pair_gets_no_standard_error():
+    """HSR changes within one pair only: its first difference has leverage 1 and a zero residual, so
+    the coefficient is that pair's change and no clustered variance of it is estimable. The rule
+    (models.MIN_VARYING_FOR_SE) keeps the coefficient and reports no SE, p or stars (a review found
+    p = 4e-103 printed on one pair); with two changing pairs the SEs are reported."""
+    pan = random_panel(60, 12, 3)
+    pan["connectivity_HSR"] = 0.0
+    pan.loc[(pan["pair_id"] == 7) & (pan["period"] == 1), "connectivity_HSR"] = 1.0
+    pan["y0"] = 0.5 * pan["connectivity_HSR"] + np.random.default_rng(0).normal(size=len(pan))
+    r = models.fit_specs(pan, both_coefficients("y0")).set_index("regressor").loc["connectivity_HSR"]
+    assert r["identified"] and np.isfinite(r["coef"])
+    assert r[["se", "p", "se_pair", "se_twoway", "p_twoway"]].isna().all() and r["stars"] == r["stars_pair"] == ""
+    assert "changes within 1 pair only" in r["note"]
+    pan.loc[(pan["pair_id"] == 9) & (pan["period"] == 1), "connectivity_HSR"] = 1.0
+    r = models.fit_specs(pan, both_coefficients("y0")).set_index("regressor").loc["connectivity_HSR"]
+    assert np.isfinite(r["se_pair"]) and "pair only" not in r["note"]
+
+
 def test_hand_computed_twoway_se():
     """Two-way clustering re-derived with explicit dummies: V = c (B M_origin B + B M_dest B -
     B M_pair B) with c = G/(G-1) (N-1)/(N-K), G = min(origins, destinations) (Cameron, Gelbach

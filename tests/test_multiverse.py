@@ -461,3 +461,25 @@ def test_a_sweep_without_shared_objects_hands_each_result_as_it_finishes():
 
     with pytest.raises(KeyboardInterrupt):
         sweep.run(_double, [1, 2], workers=0, on_result=stop)
+
+
+def test_hsr_changing_in_one_pair_gets_no_standard_error_in_the_multiverse():
+    """The book's rule (models.MIN_VARYING_FOR_SE) in the multiverse: a fit whose HSR measure
+    changes within one pair keeps its coefficient but no SE or p under any clustering (a review
+    found 216 checks decided on one pair, p = 4e-115); two pairs keep them; fits without an HSR
+    measure (varying_hsr = -1) are untouched."""
+    from intercity import multiverse
+
+    clusters = ("pair", "twoway")
+    est = pd.DataFrame({"coef": [1.0, 1.0, 1.0], "df_resid": [100] * 3, "rank": [3] * 3, "period_rank": [1] * 3,
+                        "note": [""] * 3, "varying_hsr": [1, 2, -1]})
+    for c in clusters:
+        est[f"g_eff_{c}"] = 50
+        est[f"note_{c}"] = ""
+        for k in ("se", "p", "ci95_low", "ci95_high"):
+            est[f"{k}_{c}"] = 0.5
+    multiverse._identify(est, clusters)
+    assert est["identified"].all() and est["coef"].notna().all()
+    assert est.loc[0, ["se_pair", "p_pair", "se_twoway", "p_twoway"]].isna().all()
+    assert "changes within 1 pair only" in est.loc[0, "note"]
+    assert est.loc[1:, ["se_pair", "p_twoway"]].notna().all().all() and est.loc[1:, "note"].eq("").all()

@@ -177,6 +177,12 @@ COLUMNS: tuple[str, ...] = (
     "r2", "r2_within", "identified", "coef",
     *[f"{st}_{c}" for c in CLUSTERINGS for st in (*STATS, "g")],
     "cluster", *STATS, "note")
+#: Fewest pairs within which the reported regressor must change for its clustered SEs to be
+#: reported. With two periods a regressor changing in one pair only is fitted exactly by that pair
+#: (its first difference has leverage 1 and a zero residual), so every clustered variance of its
+#: coefficient is computed from residuals that carry no information on it: p values of 1e-100 on
+#: one pair were printed before this rule.
+MIN_VARYING_FOR_SE: int = 2
 #: Reason of a control the within estimator drops although it varies within pairs.
 COLLINEAR = "collinear with the other regressors and the pair and period effects in this sample"
 
@@ -191,6 +197,12 @@ def areg_se_factor(nobs: int, n_pairs: int, k: int) -> float:
 def stars(p: float) -> str:
     """Significance stars: *** p < 0.01, ** p < 0.05, * p < 0.1."""
     return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
+
+
+def varying_pairs(data: pd.DataFrame, column: str) -> int:
+    """Number of pairs of ``data`` within which ``column`` changes (pairs seen once never do)."""
+    g = data.groupby("pair_id", sort=False)[column]
+    return int((g.max() != g.min()).sum())
 
 
 def within_varying(data: pd.DataFrame, columns: list[str]) -> dict[str, bool]:
@@ -255,13 +267,14 @@ class _Rows:
 
 
 def _row(spec: Spec, r: pd.Series, data: pd.DataFrame, candidates: list[str],
-         leave_out: Mapping[str, str], lost: int, lost_note: str, cluster: str) -> dict:
+         leave_out: Mapping[str, str], lost: int, lost_note: str, cluster: str, n_vary: int) -> dict:
     """One result row (:data:`COLUMNS`) of ``spec`` from its engine row ``r`` on ``data``.
 
     Controls: those the estimator dropped are named with their reason (no variation within pairs,
     constant, or collinear). Identification rule (module docstring): the model is reported only
     when the reported regressor survives the within transformation and df_resid >= K; each
-    clustering only when its effective clusters G satisfy G - 1 >= K.
+    clustering only when its effective clusters G satisfy G - 1 >= K, and none when the reported
+    regressor changes within fewer than :data:`MIN_VARYING_FOR_SE` pairs (``n_vary``).
     """
     reg = spec.regressors[0]
     dropped = set(r["collinear"].split(", ")) if r["collinear"] else set()
@@ -299,7 +312,10 @@ def _row(spec: Spec, r: pd.Series, data: pd.DataFrame, candidates: list[str],
     else:
         row["identified"] = True
         row["coef"] = float(r["coef"])
-        for c in CLUSTERINGS:
+        if n_vary < MIN_VARYING_FOR_SE:
+            notes.append(f"no standard error: {reg} changes within {n_vary} pair only, which it fits exactly "
+                         f"(leverage 1, zero residual), so no clustered variance of its coefficient is estimable")
+        for c in CLUSTERINGS if n_vary >= MIN_VARYING_FOR_SE else ():
             row[f"g_{c}"] = int(r[f"G_{c}"])
             g_eff = int(r[f"G_effective_{c}"])
             if g_eff - 1 < n_params:
@@ -359,7 +375,8 @@ def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair",
                                  controls=tuple(candidates), sample=name, table=s.table, column=s.column,
                                  label=s.dependent))
     res = engine.fit(panel, fits, CLUSTERINGS, samples=rows.rules)
-    out = []
+    out: list[dict] = []
+    varying: dict[tuple[str, str], int] = {}  # (sample, regressor) -> pairs within which it changes
     for s, (mask, lost, note, candidates), (_, r) in zip(specs, jobs, res.iterrows()):
         given = int(mask.sum())
         if int(r["nobs"]) != given or int(r["n_nonfinite"]):
@@ -367,7 +384,11 @@ def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair",
                                "it was given; rows were dropped unrecorded")
         needs_data = bool(r["collinear"])
         data = panel.loc[mask] if needs_data else panel.iloc[:0]
-        out.append(_row(s, r, data, candidates, leave_out, lost, note, cluster))
+        name = fits[len(out)].sample
+        if (name, s.regressors[0]) not in varying:
+            varying[(name, s.regressors[0])] = varying_pairs(panel.loc[mask, ["pair_id", s.regressors[0]]],
+                                                             s.regressors[0])
+        out.append(_row(s, r, data, candidates, leave_out, lost, note, cluster, varying[(name, s.regressors[0])]))
     return pd.DataFrame(out, columns=list(COLUMNS))
 
 

@@ -494,6 +494,9 @@ def _ppml(panel: pd.DataFrame, fits: pd.DataFrame, masks: dict[str, np.ndarray],
                 warnings.simplefilter("ignore")
                 fit.vcov(vcov[c])
                 se, p, ci = float(fit.se()[reg]), float(fit.pvalue()[reg]), fit.confint(alpha=0.05).loc[reg]
+            if not np.isfinite(se):  # pyfixest returns NaN for a negative variance element
+                row[f"note_{c}"] = f"negative {c} variance estimate: no standard error"
+                continue
             row.update({f"se_{c}": se, f"p_{c}": p, f"ci95_low_{c}": float(ci.iloc[0]),
                         f"ci95_high_{c}": float(ci.iloc[1])})
         rows.append(row)
@@ -504,7 +507,9 @@ def _identify(est: pd.DataFrame, clusters: tuple[str, ...]) -> None:
     """Apply the book's identification rule (:mod:`intercity.models`) in place: a model is
     identified when its reported regressor survives and df_resid >= K = k + r (regressors kept and
     identified period effects); a clustering's inference is kept only when its effective clusters
-    G satisfy G - 1 >= K (``identified``, ``n_params`` = K, notes as the book's)."""
+    G satisfy G - 1 >= K, and only when the HSR measure (``varying_hsr``; -1 when the fit has
+    none) changes within at least :data:`intercity.models.MIN_VARYING_FOR_SE` pairs
+    (``identified``, ``n_params`` = K, notes as the book's)."""
     K = est["rank"].to_numpy(np.int64) + est["period_rank"].to_numpy(np.int64)
     df_resid = est["df_resid"].to_numpy(np.int64)
     ok = np.isfinite(est["coef"].to_numpy(float)) & (df_resid >= K)
@@ -516,9 +521,15 @@ def _identify(est: pd.DataFrame, clusters: tuple[str, ...]) -> None:
     est["n_params"] = K
     est["note"] = notes
     est.loc[~ok, "coef"] = np.nan
+    vary = est["varying_hsr"].to_numpy(np.int64) if "varying_hsr" in est else np.full(len(est), -1)
+    lone = ok & (vary >= 0) & (vary < models.MIN_VARYING_FOR_SE)
+    for i in np.flatnonzero(lone):
+        notes[i] = "; ".join(filter(None, [notes[i], f"no standard error: the HSR measure changes within {vary[i]} "
+                                                     f"pair only (leverage 1, zero residual)"]))
+    est["note"] = notes
     for c in clusters:
         g = est[f"g_eff_{c}"].to_numpy(np.int64)
-        few = ~ok | (g - 1 < K)
+        few = ~ok | (g - 1 < K) | lone
         for k in ("se", "p", "ci95_low", "ci95_high"):
             est.loc[few, f"{k}_{c}"] = np.nan
         fewer = ok & (g - 1 < K)
@@ -592,8 +603,10 @@ def untestable(fits: pd.DataFrame, facts: dict[str, scorecard.SourceFacts]) -> l
     out = []
     for f in fits.itertuples():
         fact = facts[f.source]
+        few_varying = (f"{f.hsr} changes between periods in {f.varying_hsr} ordered pairs of the sample, fewer "
+                       f"than {MIN_VARYING_PAIRS}") if 0 <= f.varying_hsr < MIN_VARYING_PAIRS else ""
         if f.source == "synthetic":
-            out.append(SYNTHETIC_REASON)
+            out.append("; ".join(filter(None, [SYNTHETIC_REASON, few_varying])))
             continue
         spec = reg[f.key]
         why = []
@@ -613,9 +626,8 @@ def untestable(fits: pd.DataFrame, facts: dict[str, scorecard.SourceFacts]) -> l
                 if col == "IT" or col.startswith("IT_"):
                     why.append(f"{role} {col} measured from a stand-in MRIO whose inter-city trade shares do not "
                                f"respond to connectivity ({fact.mrio_standin})")
-        if 0 <= f.varying_hsr < MIN_VARYING_PAIRS:
-            why.append(f"{f.hsr} changes between periods in {f.varying_hsr} ordered pairs of the sample, fewer "
-                       f"than {MIN_VARYING_PAIRS}")
+        if few_varying:
+            why.append(few_varying)
         out.append("; ".join(why))
     return out
 
