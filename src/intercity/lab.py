@@ -340,7 +340,7 @@ def load(p: Params, results_dir: Path | None = None, cache: Path | None = None) 
         have = set(zip(out["draws"]["setting"], out["draws"]["draw_key"]))
         if have == expected:
             for frame in out.values():
-                frame["tier"] = frame["tier"].fillna("").astype(str)
+                frame["tier"] = frame["tier"].astype(object).fillna("").astype(str)
             return out
     return run(p, cache)
 
