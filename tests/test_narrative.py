@@ -290,3 +290,11 @@ def test_display_cells_hide_their_code_and_only_the_set_up_shows_a_toggle_by_def
         assert len(shown) <= 3, f"{f.name}: {len(shown)} code toggles"
         for c in code[1:]:
             assert c.metadata.get("tags"), f"{f.name}: a code cell without a hide/remove tag: {c.source[:40]}"
+
+
+def test_no_cell_that_displays_a_table_or_figure_is_removed_whole():
+    for f in sorted(paths.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")):
+        for c in nbformat.read(f, as_version=4).cells:
+            if c.cell_type == "code" and "remove-cell" in c.metadata.get("tags", []):
+                assert not re.search(r"report\.(table|show|postbuild)\(|figures\.show\(", c.source), \
+                    f"{f.name}: {c.source[:60]}"

@@ -211,9 +211,9 @@ def differences(params, data, realism: pd.DataFrame | None = None) -> pd.DataFra
                  "ceads": f"the user's CEADs city MRIO tables ({mrio_note})" if mrio_note else "the user's CEADs tables",
                  }.get(source, f"{mrio_note}" if mrio_note else f"{source} MRIO")
     if source in scorecard.STANDIN_MRIO_SOURCES:
-        ours_mrio = (f"a stand-in, not the CEADs tables: {mrio_note}. Its inter-city trade does not respond to "
-                     "connectivity, so the claims resting on the transfer IT (and the maps of where industry "
-                     "moved) are not testable on this source")
+        note = mrio_note.rstrip(". ") if "stand-in" in mrio_note else f"a stand-in, not the CEADs tables: {mrio_note}"
+        ours_mrio = (f"{note}. Its inter-city trade does not respond to connectivity, so the claims resting on the "
+                     "transfer IT (and the maps of where industry moved) are not testable on this source")
     add("data", "CEADs city-level MRIO tables (2012, 2015, 2017), China City Statistical Yearbooks, Baidu index",
         {"synthetic": "a synthetic world: real city names and coordinates, every statistic generated (seeded); "
                       "it says nothing about China",
