@@ -151,8 +151,8 @@ def test_lab_evidence_names_power_size_and_detectability_of_each_model_a_claim_r
     assert set(ev) == {"B1", "B3"}  # the claims whose checks read these models
     b1 = ev["B1"]
     assert "IT_direction on HSR, all pairs" in b1 and f"true effect {formatting.significant(0.5)} per unit" in b1
-    assert "60% ± 10 of worlds with pair-clustered errors and 20% ± 10 with two-way" in b1
-    assert "(no_effect, the size) in 30% ± 10 and 5% ± 10" in b1
+    assert "pair-clustered test rejects at 5% in 60% ± 10 (two-way: 20% ± 10) of worlds" in b1
+    assert "(no_effect, the size) in 30% ± 10 (two-way: 5% ± 10)" in b1
     assert "published coefficient (0.142***) is below in size the design's minimum detectable effect (2.05)" in b1
     assert f"{CI.lab.draws} synthetic worlds" in b1
     assert narrative.lab_claim_evidence(CI, None) == {}
@@ -184,6 +184,8 @@ def test_readings_link_each_claim_to_its_scorecard_row_which_carries_that_anchor
     assert narrative.reading_html(e, only="multiverse").count("<li><p>") == 2
     with pytest.raises(KeyError, match="no claims in section 'Nowhere'"):
         narrative.reading_html(e, "Nowhere")
+    c1 = e.set_index("id").loc["C1", "verdict"]
+    assert c1.endswith("this build's numbers: " + c.set_index("id").loc["C1", "this_build_numbers"])
     rows = narrative.scorecard_rows_html(c, e)
     assert re.findall(r'<div class="intercity-claim" id="(claim-[a-z0-9]+)">', rows) == \
         [narrative.claim_anchor(i) for i in c["id"]]
@@ -298,3 +300,15 @@ def test_no_cell_that_displays_a_table_or_figure_is_removed_whole():
             if c.cell_type == "code" and "remove-cell" in c.metadata.get("tags", []):
                 assert not re.search(r"report\.(table|show|postbuild)\(|figures\.show\(", c.source), \
                     f"{f.name}: {c.source[:60]}"
+
+
+def test_the_set_up_imports_what_the_chapter_uses_and_no_later_cell_imports():
+    for f in sorted(paths.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")):
+        code = [c.source for c in nbformat.read(f, as_version=4).cells if c.cell_type == "code"]
+        first, call = [ln for ln in code[1].splitlines() if ln.strip()]
+        assert first.startswith("from intercity import ") and call == "P, S = report.setup(globals())", f.name
+        names = [m.strip().split(" as ")[-1] for m in first.split("#")[0].removeprefix("from intercity import ").split(",")]
+        later = "\n".join(code[2:])
+        assert not re.search(r"^\s*(from|import) ", later, re.M), f"{f.name}: an import after the set-up"
+        unused = [m for m in names if m != "report" and not re.search(rf"\b{m}\.", later)]
+        assert not unused, f"{f.name}: imports {unused} without using them"

@@ -296,12 +296,14 @@ def lab_claim_evidence(params, lab_summary: pd.DataFrame | None, detect: pd.Data
             if not np.isfinite(truth) or rate("default", "pair") == "n/a":
                 parts.append(f"{label}: not identified in these worlds")
                 continue
+            def both(setting: str) -> str:
+                tw = rate(setting, "twoway")
+                return rate(setting, "pair") + ("" if tw == "n/a" else f" (two-way: {tw})")
+
             text = (f"{label}: at the default knobs (true effect {formatting.significant(truth)} per unit) the "
-                    f"test rejects at 5% in {rate('default', 'pair')} of worlds with pair-clustered errors and "
-                    f"{rate('default', 'twoway')} with two-way")
+                    f"pair-clustered test rejects at 5% in {both('default')} of worlds")
             if nulls:
-                text += (f"; in worlds without an effect ({nulls[0]}, the size) in {rate(nulls[0], 'pair')} and "
-                         f"{rate(nulls[0], 'twoway')}")
+                text += f"; in worlds without an effect ({nulls[0]}, the size) in {both(nulls[0])}"
             if key in det.index:
                 d = det.loc[key]
                 text += (f"; the published coefficient ({d['published']:g}{d['stars']}) is "
@@ -348,11 +350,15 @@ def verdict_words(row: Mapping) -> str:
 
 def claim_evidence(card: pd.DataFrame, lab: Mapping[str, str] | None = None,
                    multiverse: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """One row per claim of ``card``: id, section, claim, verdict (its sentence, :func:`verdict_words`), lab and multiverse (sentences from
+    """One row per claim of ``card``: id, section, claim, verdict (its sentence, :func:`verdict_words`,
+    with this build's numbers for the claims on the map of transfers, which no model carries), lab and multiverse (sentences from
     :func:`lab_claim_evidence` and :func:`multiverse_claim_evidence`, "" where they have none)."""
     lab, multiverse = lab or {}, multiverse or {}
+    spatial = {c.id for c in scorecard.CLAIMS if c.spatial is not None}
     return pd.DataFrame({"id": card["id"], "section": card["section"], "claim": card["claim"],
-                         "verdict": [verdict_words(r) for r in card.to_dict("records")],
+                         "verdict": [verdict_words(r) + (f"; this build's numbers: {r['this_build_numbers']}"
+                                                         if r["id"] in spatial and r.get("this_build_numbers") else "")
+                                     for r in card.to_dict("records")],
                          "lab": [lab.get(i, "") for i in card["id"]],
                          "multiverse": [multiverse.get(i, "") for i in card["id"]]})
 
