@@ -115,6 +115,26 @@ def test_every_local_link_and_image_of_the_book_resolves(html_root):
     assert not broken, broken[:20]
 
 
+def test_every_link_to_a_claim_of_the_scorecard_finds_its_row(html_root):
+    """The Readings and the key-results box link claims to their rows in the scorecard chapter;
+    each chapter with claims links every one of its claims."""
+    from intercity import narrative, scorecard
+
+    pages = _pages(html_root)
+    card = pages["book/08_scorecard.html"]
+    anchors = set(re.findall(r'id="(claim-[a-z0-9]+)"', card))
+    assert anchors == {narrative.claim_anchor(c.id) for c in scorecard.CLAIMS}
+    linked = {}
+    for name, text in pages.items():
+        for page, anchor in re.findall(r'href="((?:\.\./book/|)08_scorecard\.html)#(claim-[a-z0-9]+)"', text):
+            assert anchor in anchors, f"{name} -> {anchor}"
+            linked.setdefault(name, set()).add(anchor)
+    for section, page in narrative.SECTION_PAGES.items():
+        want = {narrative.claim_anchor(c.id) for c in scorecard.CLAIMS if c.section == section}
+        assert want <= linked.get(f"book/{page}", set()), page
+    assert linked["book/00_intro.html"] == anchors
+
+
 def test_every_table_has_its_csv_beside_its_page_and_a_link_to_it(html_root):
     for t in tables.TABLES:
         page = (html_root / "book" / f"{t.page}.html").read_text(encoding="utf-8")

@@ -3,10 +3,9 @@ server with every other host unresolvable.
 
 - Every page of the book at 1400 px and at 420 px (a phone): every plotly figure draws and fits
   the page width; no results table overflows its container (strict xfail until the tables are
-  redesigned: issue 10, item 1); the introduction has its key-results box (strict xfail until it is
-  built: issue 10, item 3). The pages are opened one after the other in an iframe of the given
-  width by a probe page the test server adds; the probe writes what it measured into the DOM,
-  which Chromium dumps.
+  redesigned: issue 10, item 1); the introduction has its key-results box (issue 10, item 3). The
+  pages are opened one after the other in an iframe of the given width by a probe page the test
+  server adds; the probe writes what it measured into the DOM, which Chromium dumps.
 - The background chapter's maps draw, on screen, in their colours.
 
 Needs Chromium (Debian: ``apt-get install chromium chromium-driver``). Without one the tests
@@ -182,8 +181,6 @@ def test_no_results_table_overflows_its_container_at_1400_or_420_px(probed):
     assert not over, over
 
 
-@pytest.mark.xfail(strict=True, reason=f"the introduction's key-results box (an element of class "
-                                       f"'{KEY_RESULTS_CLASS}', issue 10 item 3) is not built yet; flip when it is")
 def test_the_introduction_opens_with_the_key_results_box(probed):
     intro = [r for r in probed if r["url"].endswith("/book/00_intro.html")]
     assert len(intro) == len(WIDTHS) and all(r["key_results"] for r in intro)

@@ -440,6 +440,11 @@ def test_reverse_causality_comment_follows_the_verdict():
     assert text.startswith("Contrary to the study") and "pair-clustered and two-way" in text
     few = card(f=facts(varying={"robust_reverse_causality:1": 0}))
     assert "cannot speak for or against the study" in scorecard.reverse_causality_comment(few.reset_index())
+    assert "Run anyway, on this build's numbers transfer predicts neither connectivity" in \
+        scorecard.reverse_causality_comment(few.reset_index())
+    synthetic = card(est, f=facts(source="synthetic")).reset_index()
+    text = scorecard.reverse_causality_comment(synthetic)
+    assert "cannot speak for or against" in text and "transfer does predict connectivity with pair-clustered" in text
 
 
 def test_outcomes_sentence_names_proxy_outcomes():

@@ -938,8 +938,19 @@ def reverse_causality_comment(card: pd.DataFrame) -> str:
     r = card.set_index("id").loc["R3"]
     vp, vt = r["verdict_pair"], r["verdict_twoway"]
     if vp in (NOT_SOURCE, NOT_TIERS):
-        return (f"The reverse-causality test cannot speak for or against the study on this source: it is {vp}, "
+        text = (f"The reverse-causality test cannot speak for or against the study on this source: it is {vp}, "
                 f"because {r['reason_pair']}.")
+        ran = {c: r[f"checks_{c}"] for c in CLUSTERINGS}
+        if set(ran.values()) <= {"holds", "fails"}:
+            said = {"holds": "transfer predicts neither connectivity", "fails": "transfer does predict connectivity"}
+            if ran["pair"] == ran["twoway"]:
+                text += (f" Run anyway, on this build's numbers {said[ran['pair']]} with pair-clustered or two-way "
+                         "clustered errors")
+            else:
+                text += (f" Run anyway, on this build's numbers {said[ran['pair']]} with pair-clustered errors and "
+                         f"{said[ran['twoway']].removeprefix('transfer ')} with two-way clustered errors")
+            text += ": what the study's design finds in these data, not a verdict on the study."
+        return text
     failed = [c for c in CLUSTERINGS if r[f"verdict_{c}"] == "fails"]
     if failed:
         words = " and ".join(CLUSTER_WORDS[c] for c in failed)
