@@ -381,3 +381,15 @@ def test_static_png_keeps_a_wide_legend_and_slanted_ticks_inside(tmp_path):
     px = mpimg.imread(path)[..., :3]
     for edge in (px[:, :3], px[:, -3:], px[:3, :], px[-3:, :]):
         assert (edge > 0.95).all(), "a label or the legend touches the edge of the image"
+
+
+def test_every_figure_carries_a_light_template():
+    """plotly writes a figure's template into the page with each figure: "plotly_white" is about
+    7 KB a figure (150 KB of the full multiverse page's 22 curves, which went over its 500 KB
+    limit); the book's template stays under 1 KB, and no figure function asks for "plotly_white"."""
+    assert len(json.dumps(figures.TEMPLATE.to_plotly_json())) < 1024
+    assert 'template="plotly_white"' not in Path(figures.__file__).read_text()
+    import plotly.graph_objects as go
+
+    fig = figures._map_layout(go.Figure(), "a map")
+    assert len(json.dumps(fig.layout.template.to_plotly_json())) < 1024

@@ -36,12 +36,21 @@ BASE_FILL, BORDER, LOSS_FILL = "#ececec", "#ffffff", "#b7c7d9"
 LON_RANGE, LAT_RANGE = (73.0, 135.5), (17.5, 54.0)
 #: 10k yuan per billion yuan (transfers are measured in 10k yuan).
 BILLION = 1e5
+#: The book's plot template: the few settings of plotly's "plotly_white" the figures rely on (white
+#: background, light grid, no zero line). plotly writes a figure's template into the page with every
+#: figure: "plotly_white" costs about 7 KB a figure (150 KB on the multiverse page's 22 curves),
+#: this one a few hundred bytes.
+_AXIS = dict(gridcolor="#ebf0f8", linecolor="#ebf0f8", zerolinecolor="#ebf0f8", ticks="", automargin=True)
+TEMPLATE = go.layout.Template(layout=dict(
+    paper_bgcolor="white", plot_bgcolor="white", font=dict(color="#2a3f5f"), hovermode="closest",
+    colorway=["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880"],
+    xaxis=_AXIS, yaxis=_AXIS, title=dict(x=0.05)))
 
 
 # ----------------------------------------------------------------------------- map helpers
 
 def _map_layout(fig: go.Figure, title: str, lat_mid: float = 35.0, height: int = 560) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.01), template="plotly_white", height=height,
+    fig.update_layout(title=dict(text=title, x=0.01), template=TEMPLATE, height=height,
                       margin=dict(l=50, r=45, t=50, b=20), legend=dict(orientation="h", y=-0.05, x=0.0),
                       hoverlabel=dict(namelength=-1), modebar=dict(orientation="v"))
     fig.update_xaxes(ticksuffix="°E", showgrid=False, zeroline=False, range=list(LON_RANGE))
@@ -220,7 +229,7 @@ def distance_rank_plot(by_rank: pd.DataFrame) -> go.Figure:
                                  name=f"{period}, mean", line=dict(color=color, width=2)))
         fig.add_trace(go.Scatter(x=sub["rank"].to_numpy(float), y=sub["median_km"].to_numpy(float), mode="lines",
                                  name=f"{period}, median", line=dict(color=color, width=1, dash="dot")))
-    fig.update_layout(title=dict(text="Distance of destinations by priority rank", x=0.01), template="plotly_white",
+    fig.update_layout(title=dict(text="Distance of destinations by priority rank", x=0.01), template=TEMPLATE,
                       height=420, legend=dict(orientation="h", y=-0.2), margin=dict(l=60, r=20, t=50, b=40))
     fig.update_xaxes(title="priority rank of the destination (1 = largest transfer sent)")
     fig.update_yaxes(title="great-circle distance (km)", rangemode="tozero")
@@ -234,7 +243,7 @@ def nearest_rank_plot(dist: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(x=sub["bin"].tolist(), y=sub["share"].to_numpy(float), name=period,
                              marker=dict(color=PERIOD_COLORS[k % len(PERIOD_COLORS)]),
                              hovertemplate="rank %{x}: %{y:.1%} of origins<extra></extra>"))
-    fig.update_layout(title=dict(text="Priority rank of the nearest city", x=0.01), template="plotly_white",
+    fig.update_layout(title=dict(text="Priority rank of the nearest city", x=0.01), template=TEMPLATE,
                       height=400, barmode="group", legend=dict(orientation="h", y=-0.2),
                       margin=dict(l=60, r=20, t=50, b=40))
     fig.update_xaxes(title="priority rank of the nearest city (bins)", type="category")
@@ -252,7 +261,7 @@ def histogram(values: pd.Series, title: str, xlabel: str, bins: int = 60) -> go.
     fig = go.Figure(go.Bar(x=mids, y=counts, width=widths, marker_color="#5d6d7e", name="pair-periods",
                            customdata=np.column_stack([edges[:-1], edges[1:]]),
                            hovertemplate="%{customdata[0]:.2f} to %{customdata[1]:.2f}: %{y:,} pair-periods<extra></extra>"))
-    fig.update_layout(title=title, template="plotly_white", height=380, bargap=0.02, showlegend=False,
+    fig.update_layout(title=title, template=TEMPLATE, height=380, bargap=0.02, showlegend=False,
                       xaxis_title=xlabel, yaxis_title="pair-periods")
     return fig
 
@@ -271,7 +280,7 @@ def _coef_plot(results: pd.DataFrame, tiers: list[str], series: dict[tuple[str, 
             error_y=dict(type="data", symmetric=False, array=(sub["ci90_high"] - sub["coef"]).to_numpy(float),
                          arrayminus=(sub["coef"] - sub["ci90_low"]).to_numpy(float), color=COLORS[reg])))
     fig.add_hline(y=0, line=dict(color="#888", dash="dot"))
-    fig.update_layout(title=dict(text=title, x=0.01), template="plotly_white", height=440,
+    fig.update_layout(title=dict(text=title, x=0.01), template=TEMPLATE, height=440,
                       legend=dict(orientation="h", y=-0.25), margin=dict(l=60, r=20, t=50, b=40))
     fig.update_xaxes(tickvals=list(range(len(tiers))), ticktext=[f"{t} km" for t in tiers], title="distance tier")
     fig.update_yaxes(title="coefficient on IT (90% CI)")
@@ -331,7 +340,7 @@ def lab_estimates(draws: pd.DataFrame, keys: list[str], model_labels: dict[str, 
                              text=truth_text, hovertemplate="%{text}: %{y:.3g}<extra></extra>",
                              marker=dict(size=11, symbol="diamond", color="#111111", line=dict(color="white", width=1))))
     fig.add_hline(y=0, line=dict(color="#888", dash="dot"))
-    fig.update_layout(title=dict(text=title, x=0.01), template="plotly_white", height=460,
+    fig.update_layout(title=dict(text=title, x=0.01), template=TEMPLATE, height=460,
                       legend=dict(orientation="h", y=-0.25), margin=dict(l=60, r=20, t=50, b=40))
     fig.update_xaxes(tickvals=list(range(len(keys))), ticktext=[model_labels[k] for k in keys],
                      range=[-0.6, len(keys) - 0.4])
@@ -364,11 +373,11 @@ def spec_curve(curve) -> go.Figure:
         if not on.any():
             continue
         sub = f[on]
-        y = sub["coef"].to_numpy(float)
+        y = sub["coef"].to_numpy(np.float32)  # float32: half the bytes on the page, 7 significant digits
         fig.add_trace(go.Scatter(
             x=x[on], y=y, mode="markers", name=f"claim {result}", marker=dict(color=color, size=4),
-            error_y=dict(type="data", symmetric=False, array=(sub["ci95_high"] - sub["coef"]).to_numpy(float),
-                         arrayminus=(sub["coef"] - sub["ci95_low"]).to_numpy(float), color=color, thickness=0.6,
+            error_y=dict(type="data", symmetric=False, array=(sub["ci95_high"] - sub["coef"]).to_numpy(np.float32),
+                         arrayminus=(sub["coef"] - sub["ci95_low"]).to_numpy(np.float32), color=color, thickness=0.6,
                          width=0),
             hovertemplate="rank %{x}: %{y:.4g}<extra></extra>"), row=1, col=1)
     st = f["study_spec"].to_numpy(bool)
@@ -392,7 +401,7 @@ def spec_curve(curve) -> go.Figure:
                                  marker=dict(symbol="line-ns-open", size=7, color="#34495e", line=dict(width=1)),
                                  hoverinfo="skip"), row=2, col=1)
     fig.update_layout(title=dict(text=f"Claim {curve.claim}: {curve.key}", x=0.01, font=dict(size=14)),
-                      template="plotly_white",
+                      template=TEMPLATE,
                       height=420 + 14 * n_rows, legend=dict(orientation="h", y=-0.12, x=0.0),
                       margin=dict(l=60, r=20, t=50, b=40))
     fig.update_yaxes(title="estimate (95% CI)", row=1, col=1)
