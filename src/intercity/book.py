@@ -56,9 +56,13 @@ CSS = """.intercity-table-wrap{max-width:100%;overflow-x:auto;margin:0 0 1em}
 .intercity-caption-title{display:block;font-weight:600}
 .intercity-caption-note,.intercity-table-context{display:block;font-weight:400;font-size:.9em;margin-top:.2em}
 .intercity-table-links{font-size:.85em;margin:.2em 0 0}
+.intercity-table td.long{overflow-wrap:anywhere}
 .intercity-table td.code{word-break:break-all;font-family:var(--pst-font-family-monospace,monospace);font-size:.85em}
-.intercity-results th,.intercity-results td{white-space:normal;overflow-wrap:anywhere}
+.intercity-results th,.intercity-results td{white-space:normal;overflow-wrap:break-word}
 .intercity-results td.num,.intercity-results th.num{overflow-wrap:normal}
+.intercity-table thead th,.intercity-table thead th.num{white-space:normal;vertical-align:bottom}
+.intercity-table{font-size:.92em}
+.intercity-table th,.intercity-table td{padding:.3em .4em}
 .intercity-table .v,.intercity-table .pub{display:block}
 .intercity-table .sub{display:block;font-size:.8em;font-weight:400;color:var(--pst-color-text-muted,#555);white-space:normal}
 .intercity-table .pub{color:var(--pst-color-text-muted,#666)}

@@ -108,8 +108,9 @@ def table_html(frame: pd.DataFrame, digits: int = 3, caption: str | None = None,
     ``links`` maps a column to a URL template over the row's raw values (``"{page}.html#{table}"``):
     that column's cells become links. ``csv_href``: the table's CSV, linked under the table.
     ``kind`` becomes the class ``intercity-<kind>`` (``results`` tables are held to the page width
-    by the browser test and stack into one block per row on a narrow screen: every cell carries its
-    column's name in ``data-label``). ``kinds`` (see :func:`intercity.formatting.format_frame`) may
+    by the browser test). Every table stacks into one block per row on a narrow screen (every cell
+    carries its column's name in ``data-label``); a text column holding a word longer than
+    :data:`_LONG_TOKEN` characters (a function path) may break it anywhere. ``kinds`` (see :func:`intercity.formatting.format_frame`) may
     also mark a column "code": shown as it is, in monospace, breaking anywhere (hashes).
 
     A frame marked by ``attrs[intercity.tables.LAYOUT_ATTR]`` is laid out for reading instead:
@@ -127,6 +128,9 @@ def table_html(frame: pd.DataFrame, digits: int = 3, caption: str | None = None,
                if (kinds or {}).get(c, formatting.column_kind(c, frame[c].dtype)) in ("number", "count", "p")
                or str((kinds or {}).get(c, "")).startswith("sig")}
     code = {c for c, k in (kinds or {}).items() if k == "code"}
+    # text columns holding a long unbroken token (a function path, a file name) may break it anywhere
+    long = {c for c in frame.columns if c not in numeric and c not in code
+            and any(len(w) > _LONG_TOKEN for v in shown[c] if isinstance(v, str) for w in v.split())}
     links = links or {}
     raw = frame.to_dict("records")
     head = "".join(f'<th{_NUM if c in numeric else ""}>{html.escape(str(c))}</th>' for c in frame.columns)
@@ -142,13 +146,16 @@ def table_html(frame: pd.DataFrame, digits: int = 3, caption: str | None = None,
                                           for k, x in r_raw.items()})
                 cell = f'<a href="{html.escape(href, quote=True)}">{cell}</a>'
             label = f' data-label="{html.escape(str(c), quote=True)}"'
-            cells.append(f'<td{_NUM if c in numeric else _CODE if c in code else ""}{label}>{cell}</td>')
+            klass = _NUM if c in numeric else _CODE if c in code else _LONG if c in long else ""
+            cells.append(f'<td{klass}{label}>{cell}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return _wrap(f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>", len(frame), caption, table_id,
-                 kind, csv_href, title, stack=(kind == "results"))
+                 kind, csv_href, title, stack=True)
 
 
-_NUM, _CODE = ' class="num"', ' class="code"'
+_NUM, _CODE, _LONG = ' class="num"', ' class="code"', ' class="long"'
+#: A text column with a word longer than this (characters) may break its words anywhere.
+_LONG_TOKEN = 20
 
 
 def _caption(caption: str | None, title: str | None, context: str = "") -> str:
@@ -289,12 +296,14 @@ def paired_html(frame: pd.DataFrame, digits: int = 3, caption: str | None = None
         words = variables.label(name)
         cells = [_cell("th", "variable", [("v", words), ("sub code", name if words != name else ""),
                                           ("sub", str(r[sub_col]) if sub_col and isinstance(r[sub_col], str) else "")])]
-        cells += [_cell("td", f"{stat} (published / this build)",
+        cells += [_cell("td", stat,
                         [("pub", formatting.number(r[p], digits)), ("v", formatting.number(r[o], digits))], "num")
                   for stat, (p, o) in pairs.items()]
         body.append("<tr>" + "".join(cells) + "</tr>")
+    context = ('<span class="intercity-table-context">In each cell the published value (grey), then this '
+               "build's.</span>")
     return _wrap(f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>", len(frame), caption, table_id,
-                 kind, csv_href, title, stack=True, classes=" intercity-paired")
+                 kind, csv_href, title, stack=True, classes=" intercity-paired", context=context)
 
 
 def table(frame: pd.DataFrame, digits: int = 3, caption: str | None = None, id: str | None = None,

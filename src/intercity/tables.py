@@ -104,7 +104,7 @@ TABLES: tuple[TableSpec, ...] = (
               "Runtime of this build", "provenance", postbuild=True),
     TableSpec("page-sizes", "07_reproducibility", "book.page_sizes (the built HTML)",
               "Size of each page of this book", "provenance", postbuild=True),
-    TableSpec("scorecard-sections", "08_scorecard", "scorecard.verdict_counts(card)",
+    TableSpec("scorecard-sections", "08_scorecard", "tables.transpose(scorecard.verdict_counts(card), 'section', 'count')",
               "Verdicts by section of the study", "results"),
     TableSpec("scorecard-claims", "08_scorecard", "scorecard.for_study(S, facts=facts)",
               "Scorecard: each claim, the published verdict and this build's under both clusterings", "results"),
@@ -315,6 +315,22 @@ def synergy_layout(estimates: pd.DataFrame) -> pd.DataFrame:
     if sub.empty:
         raise KeyError("no synergy estimates (tables synergy_<tier>)")
     return _models_frame(sub, published=False)
+
+
+def transpose(frame: pd.DataFrame, key: str, name: str = "") -> pd.DataFrame:
+    """``frame`` turned on its side, for a table with many short columns and few rows: one column
+    per value of ``key`` (in row order), one row per other column, named in a first column
+    ``name`` (default: "" ). Integer columns stay integers when every column is one.
+    Raises ``KeyError`` naming ``key`` when it is not a column, ``ValueError`` when its values repeat."""
+    if key not in frame.columns:
+        raise KeyError(f"transpose: no column {key!r} (columns: {', '.join(map(str, frame.columns))})")
+    if frame[key].duplicated().any():
+        raise ValueError(f"transpose: column {key!r} repeats a value, so it cannot name columns")
+    out = frame.set_index(key).T
+    out.columns = [str(c) for c in out.columns]
+    if all(pd.api.types.is_integer_dtype(frame[c]) for c in frame.columns if c != key):
+        out = out.astype("int64")
+    return out.reset_index(names=name)
 
 
 def note(rows: pd.DataFrame, table: str | None = None, title: str | None = None) -> str:
