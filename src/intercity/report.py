@@ -267,7 +267,7 @@ def models_html(frame: pd.DataFrame, caption: str | None = None, table_id: str |
     parts.append("pair and period fixed effects")
     context = f'<span class="intercity-table-context">Every model: {html.escape("; ".join(parts))}.</span>'
     after = ('<p class="intercity-table-legend">Published: as printed in the deck; its parenthesis holds a t '
-             'statistic or an SE, as its printed stars show ("SE or t": both readings give them).</p>'
+             'statistic or an SE, as its printed stars show ("SE or t": the stars do not tell).</p>'
              if published else "")
     if notes:
         after += '<ol class="intercity-table-notes">' + "".join(
