@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intercity import formatting, models, panel as panel_mod, paths, report, runner, tables
+from intercity import formatting, models, panel as panel_mod, paths, reference, report, runner, tables
 
 
 @pytest.fixture(scope="module")
@@ -30,24 +30,142 @@ def compared_without_hcl(ci_study) -> pd.DataFrame:
     return models.compare_published(est)
 
 
-def test_study_layout_shows_both_clusterings_and_the_controls(compared_without_hcl):
+def test_study_layout_has_one_row_per_published_model_column(compared_without_hcl):
     cmp = compared_without_hcl
-    layout = tables.study_layout(cmp, "gradient_scale").set_index("")
-    assert list(layout.index) == list(tables.ROWS)
-    r = cmp[cmp["table"] == "gradient_scale"].set_index("column").loc[2]
-    ours = layout["(2) this build"]
-    assert ours["coefficient"] == f"{r['coef']:.3f}{r['stars_pair']}"
-    assert ours["(parenthesis)"] == f"({r['se_pair']:.3f}) se [t {r['t_pair']:.2f}]"
-    assert ours["two-way SE (p)"] == f"({r['se_twoway']:.3f}) p {r['p_twoway']:.3f}{r['stars_twoway']}"
-    assert ours["controls entered"] == "edl, ul, fil, ftl, gel"
-    assert ours["controls left out"] == "hcl"
-    assert layout.loc["controls left out", "(2) published"] == ""
+    for table in ("baseline_direction", "gradient_scale", "mechanism_fixed_capital", "robust_reverse_causality"):
+        layout = tables.study_layout(cmp, table)
+        published = reference.published_tables().query("table == @table")
+        assert list(layout.columns) == list(tables.MODEL_COLUMNS)
+        assert sorted(layout["column"]) == sorted(published["column"]), table  # one row per model column
+        assert layout.attrs[tables.LAYOUT_ATTR] == "models"
+        words = [*layout["group"], *layout["label"], *layout.attrs["constant"].values()]
+        assert not [w for w in words if "_" in w], words  # readable names, from intercity.variables
+        # the published and this build's numbers of a model sit in the same row
+        for r in layout.itertuples():
+            pub = published.set_index("column").loc[r.column]
+            ours = cmp[(cmp["table"] == table) & (cmp["column"] == r.column)].iloc[0]
+            assert layout.at[r.Index, "published coef"] == pub["coef"]
+            assert layout.at[r.Index, "published parenthesis"] == pub["paren"]
+            assert layout.at[r.Index, "coef"] == ours["coef"]
+            assert layout.at[r.Index, "SE (pair)"] == ours["se_pair"]
+            assert layout.at[r.Index, "SE (two-way)"] == ours["se_twoway"]
+            assert layout.at[r.Index, "p (two-way)"] == ours["p_twoway"]
+            assert layout.at[r.Index, "N"] == ours["nobs"] and layout.at[r.Index, "published N"] == pub["nobs"]
+            assert layout.at[r.Index, "parenthesis holds"] == tables.PAREN_WORDS[ours["paren_is"]]
+
+
+def test_study_layout_groups_by_regressor_with_readable_names(compared_without_hcl):
+    layout = tables.study_layout(compared_without_hcl, "gradient_scale")
+    assert list(layout["group"]) == ["HSR connectivity"] * 2 + ["information connectivity"] * 2
+    assert list(layout["model"]) == ["(1)", "(2)", "(3)", "(4)"]
+    assert list(layout["label"]) == ["down-gradient pairs", "up-gradient pairs"] * 2
+    assert layout.attrs["constant"] == {"dependent": "industrial transfer (IT)", "controls": "with controls"}
+    # one regressor in every column (reverse causality): grouped by outcome
+    rc = tables.study_layout(compared_without_hcl, "robust_reverse_causality")
+    assert set(rc["group"]) == {"HSR connectivity", "information connectivity"} and set(rc["regressor"]) == {"IT"}
+    mech = tables.study_layout(compared_without_hcl, "mechanism_fixed_capital")
+    assert list(mech["model"]) == ["(1)", "(2)", "(5)", "(6)", "(3)", "(4)", "(7)", "(8)"]  # grouped by regressor
+    assert mech.at[0, "label"] == "fixed capital (log), origin is the developed city"
+
+
+def test_study_layout_names_the_controls_and_the_note_says_why(compared_without_hcl):
+    cmp = compared_without_hcl
+    layout = tables.study_layout(cmp, "gradient_scale").set_index("column")
+    assert layout.at[2, "controls entered"] == "edl, ul, fil, ftl, gel"
+    assert layout.at[2, "controls left out"] == "hcl"
     text = tables.note(cmp, "gradient_scale")
     assert "hcl: constant on this source (college_per_pop = 0.0123 for every city and year, synthetic)" in text
     assert "Transfers in 10k yuan before the signed log" in text
     assert "two-way SE clustered by origin and destination city" in text
 
 
+def _rows(html_text: str) -> list[str]:
+    """The model rows of a models table: every body row but the group headings."""
+    body = html_text.split("</thead>", 1)[1]
+    return [r for r in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_models_html_shows_published_and_reproduced_in_one_row(compared_without_hcl):
+    cmp = compared_without_hcl.copy()
+    sel = (cmp["table"] == "gradient_scale") & (cmp["column"] == 3)
+    cmp.loc[sel, ["p_twoway", "stars_twoway"]] = [0.00002, "***"]
+    layout = tables.study_layout(cmp, "gradient_scale")
+    out = report.table_html(layout, caption="the note", table_id="gradient_scale", kind="results", title="Gradient")
+    rows = _rows(out)
+    assert len(rows) == 4  # one row per model column
+    assert out.count('class="intercity-group"') == 2  # HSR, information
+    r3 = next(r for r in rows if ">(3)<" in r)
+    ours = cmp[sel].iloc[0]
+    assert f">{formatting.number(2.266)}***<" in r3 and "(12.427) t<" in r3  # published, as printed, and its reading
+    assert f">{formatting.number(ours['coef'])}{ours['stars_pair']}<" in r3  # this build, beside it
+    assert f">{formatting.number(ours['se_pair'])}<" in r3 and f"t {formatting.number(ours['t_pair'], 2)}" in r3
+    assert f">{formatting.number(ours['se_twoway'])}<" in r3 and "p &lt; 0.001 ***" in r3
+    assert ">74,256<" in r3 and f">{formatting.count(ours['nobs'])}<" in r3 and ">0.463<" in r3
+    assert "0.000" not in out.replace("0.0000", "")  # no p value printed as 0.000
+    assert 'data-label="SE, two-way (p)"' in r3  # the stacked layout of a narrow screen names each cell
+    assert "<caption>" in out and "Gradient" in out and "the note" in out
+    assert "Every model: outcome: industrial transfer (IT); controls of both cities" in out
+
+
+def test_a_model_not_identified_has_no_se_p_or_stars(compared_without_hcl):
+    cmp = compared_without_hcl.copy()
+    sel = (cmp["table"] == "baseline_direction") & (cmp["column"] == 2)
+    cmp.loc[sel, "identified"] = False
+    cmp.loc[sel, "note"] = "not identified: connectivity_HSR has no variation within pairs in this sample"
+    layout = tables.study_layout(cmp, "baseline_direction").set_index("column")
+    assert not layout.at[2, "identified"]
+    assert layout.loc[2, ["coef", "SE (pair)", "p (pair)", "SE (two-way)", "p (two-way)"]].isna().all()
+    assert layout.at[2, "stars (pair)"] == layout.at[2, "stars (two-way)"] == ""
+    assert layout.at[2, "published coef"] == 0.142  # the published side stays
+    out = report.table_html(tables.study_layout(cmp, "baseline_direction"), table_id="t", kind="results")
+    r2 = next(r for r in _rows(out) if ">(2)<" in r)
+    assert "not identified" in r2 and "p =" not in r2 and "p &lt;" not in r2 and "t -" not in r2
+    assert "note-1" in r2 and "has no variation within pairs" in out.split("</table>", 1)[1]
+
+
+def test_synergy_layout_names_models_by_tier_without_published_columns(ci_study):
+    from intercity import pipeline
+
+    est = pipeline.estimates(ci_study)
+    layout = tables.synergy_layout(est)
+    syn = est[est["table"].str.startswith("synergy_")]
+    assert len(layout) == len(syn)
+    assert list(dict.fromkeys(layout["group"])) == ["HSR x information", "HSR connectivity", "information connectivity"]
+    assert layout["model"].is_unique and layout["model"].str.contains(" km ").all()
+    assert layout["published coef"].isna().all()
+    out = report.table_html(layout, table_id="synergy-tiers", kind="results")
+    assert "Published" not in out.split("</thead>")[0] and len(_rows(out)) == len(syn)
+    with pytest.raises(KeyError, match="synergy"):
+        tables.synergy_layout(est[~est["table"].str.startswith("synergy_")])
+
+
+def test_descriptive_stats_show_published_and_this_build_max_in_one_cell(ci_study):
+    desc = report.descriptive_comparison(ci_study.panel)
+    out = report.table_html(desc, table_id="descriptive-stats")
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", out, re.S) if "edl<" in r)
+    edl = desc.set_index("variable").loc["edl"]
+    cell = re.search(r'<td class="num" data-label="max">(.*?)</td>', row).group(1)
+    assert formatting.number(edl["published max"]) in cell and formatting.number(edl["max"]) in cell
+    assert "GDP per capita" in row  # the variables table's words
+
+
+def test_transpose_turns_a_wide_count_table_on_its_side():
+    wide = pd.DataFrame({"section": ["A", "B"], "claims": [2, 3], "hold": [1, 0]})
+    out = tables.transpose(wide, "section", "count")
+    assert list(out.columns) == ["count", "A", "B"] and list(out["count"]) == ["claims", "hold"]
+    assert out["B"].tolist() == [3, 0] and pd.api.types.is_integer_dtype(out["A"])
+    with pytest.raises(KeyError, match="nope"):
+        tables.transpose(wide, "nope")
+    with pytest.raises(ValueError, match="repeats"):
+        tables.transpose(pd.concat([wide, wide]), "section")
+
+
+def test_a_study_table_csv_keeps_the_raw_numbers(compared_without_hcl, tmp_path):
+    layout = tables.study_layout(compared_without_hcl, "gradient_scale")
+    report.table(layout, id="gradient_scale", csv_dir=tmp_path)
+    back = pd.read_csv(tmp_path / "gradient_scale.csv")
+    assert list(back.columns) == list(tables.MODEL_COLUMNS) and len(back) == 4
+    assert back["coef"].tolist() == pytest.approx(layout["coef"].tolist(), rel=1e-12)
 
 
 def test_clustering_summary_counts():

@@ -50,10 +50,48 @@ ASSET_DIRS = ("book/figures", "book/tables")
 PAGE_LIMIT, MAP_PAGE_LIMIT = 500 * 1024, 2 * 1024 * 1024
 
 CSS = """.intercity-table-wrap{max-width:100%;overflow-x:auto;margin:0 0 1em}
+.intercity-table{max-width:100%}
 .intercity-table td.num,.intercity-table th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.intercity-table caption{caption-side:top;text-align:left;font-weight:600;color:inherit}
+.intercity-table caption{caption-side:top;text-align:left;color:inherit}
+.intercity-caption-title{display:block;font-weight:600}
+.intercity-caption-note,.intercity-table-context{display:block;font-weight:400;font-size:.9em;margin-top:.2em}
 .intercity-table-links{font-size:.85em;margin:.2em 0 0}
+.intercity-table td.long{overflow-wrap:anywhere}
 .intercity-table td.code{word-break:break-all;font-family:var(--pst-font-family-monospace,monospace);font-size:.85em}
+.intercity-results th,.intercity-results td{white-space:normal;overflow-wrap:break-word}
+.intercity-results td.num,.intercity-results th.num{overflow-wrap:normal}
+.intercity-table thead th,.intercity-table thead th.num{white-space:normal;vertical-align:bottom}
+.intercity-table{font-size:.92em}
+.intercity-table th,.intercity-table td{padding:.3em .4em}
+.intercity-table .v,.intercity-table .pub{display:block}
+.intercity-table .sub{display:block;font-size:.8em;font-weight:400;color:var(--pst-color-text-muted,#555);white-space:normal}
+.intercity-table .pub{color:var(--pst-color-text-muted,#666)}
+.intercity-table .sub.code{font-family:var(--pst-font-family-monospace,monospace)}
+.intercity-models th,.intercity-models td,.intercity-paired th,.intercity-paired td{vertical-align:top;padding:.3em .45em}
+.intercity-models thead th,.intercity-paired thead th,.intercity-models thead th.num,.intercity-paired thead th.num{vertical-align:bottom;white-space:normal}
+.intercity-models tbody th,.intercity-paired tbody th{font-weight:400;text-align:left}
+.intercity-models tbody th>.v{font-weight:600}
+.intercity-models th,.intercity-models td,.intercity-paired th,.intercity-paired td{overflow-wrap:normal}
+.intercity-models tbody th,.intercity-paired tbody th{min-width:8.5em}
+.intercity-models td .sub{white-space:nowrap}
+.intercity-models tr.intercity-group th{font-weight:600;background:var(--pst-color-surface,#f3f4f6);padding-top:.5em}
+.intercity-not-identified{font-style:italic}
+.intercity-note-ref{font-size:.75em}
+.intercity-table-legend,.intercity-table-notes{font-size:.85em;margin:.2em 0}
+.intercity-table-notes{padding-left:1.5em}
+@media (max-width:700px){
+.intercity-stack,.intercity-stack tbody,.intercity-stack tr,.intercity-stack th,.intercity-stack td{display:block;width:auto}
+.intercity-stack caption{display:block}
+.intercity-stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.intercity-stack tr{border-top:1px solid var(--pst-color-border,#ccc);padding:.25em 0}
+.intercity-stack tbody th{min-width:0}
+.intercity-stack tbody th,.intercity-stack td{border:0;padding:.1em .3em;white-space:normal;text-align:left}
+.intercity-stack td,.intercity-stack td.num{text-align:right;overflow:hidden;white-space:normal}
+.intercity-stack td::before{content:attr(data-label);float:left;max-width:55%;text-align:left;font-weight:600;padding-right:.5em}
+.intercity-stack td .v,.intercity-stack td .pub,.intercity-stack td .sub{display:inline;margin-left:.4em}
+.intercity-stack td .pub::after{content:" /"}
+.intercity-stack tr.intercity-group{border-top:2px solid var(--pst-color-border,#999);padding-top:.6em}
+}
 .intercity-figure{margin:1em 0;max-width:100%;overflow:hidden}
 .intercity-figure figcaption{font-size:.9em;color:#444}
 img.intercity-static{max-width:100%;height:auto}

@@ -101,21 +101,36 @@ def glue_many(values: dict[str, Any], fmt: str | None = None) -> None:
 
 def table_html(frame: pd.DataFrame, digits: int = 3, caption: str | None = None, table_id: str | None = None,
                kind: str = "data", kinds: dict[str, str] | None = None, links: dict[str, str] | None = None,
-               csv_href: str | None = None) -> str:
+               csv_href: str | None = None, title: str | None = None) -> str:
     """A table as HTML in the book's one style: numbers formatted by :mod:`intercity.formatting`
-    (right-aligned), text escaped, no index, in a scrolling wrapper with the id ``table_id``.
+    (right-aligned), text escaped, no index, in a wrapper with the id ``table_id``.
 
     ``links`` maps a column to a URL template over the row's raw values (``"{page}.html#{table}"``):
     that column's cells become links. ``csv_href``: the table's CSV, linked under the table.
     ``kind`` becomes the class ``intercity-<kind>`` (``results`` tables are held to the page width
-    by the browser test). ``kinds`` (see :func:`intercity.formatting.format_frame`) may also mark a
-    column "code": shown as it is, in monospace, breaking anywhere (hashes).
+    by the browser test). Every table stacks into one block per row on a narrow screen (every cell
+    carries its column's name in ``data-label``); a text column holding a word longer than
+    :data:`_LONG_TOKEN` characters (a function path) may break it anywhere. ``kinds`` (see :func:`intercity.formatting.format_frame`) may
+    also mark a column "code": shown as it is, in monospace, breaking anywhere (hashes).
+
+    A frame marked by ``attrs[intercity.tables.LAYOUT_ATTR]`` is laid out for reading instead:
+    "models" (:func:`models_html`: one row per model column, published beside this build) or
+    "paired" (:func:`paired_html`: published and this build's statistics in one cell). ``title``
+    (the registered title), when given with a ``caption`` that differs, heads the caption in bold.
     """
+    layout = frame.attrs.get(tables_mod.LAYOUT_ATTR)
+    if layout == "models":
+        return models_html(frame, caption, table_id, kind, csv_href, title)
+    if layout == "paired":
+        return paired_html(frame, digits, caption, table_id, kind, csv_href, title)
     shown = formatting.format_frame(frame, digits, kinds)
     numeric = {c for c in frame.columns
                if (kinds or {}).get(c, formatting.column_kind(c, frame[c].dtype)) in ("number", "count", "p")
                or str((kinds or {}).get(c, "")).startswith("sig")}
     code = {c for c, k in (kinds or {}).items() if k == "code"}
+    # text columns holding a long unbroken token (a function path, a file name) may break it anywhere
+    long = {c for c in frame.columns if c not in numeric and c not in code
+            and any(len(w) > _LONG_TOKEN for v in shown[c] if isinstance(v, str) for w in v.split())}
     links = links or {}
     raw = frame.to_dict("records")
     head = "".join(f'<th{_NUM if c in numeric else ""}>{html.escape(str(c))}</th>' for c in frame.columns)
@@ -130,18 +145,165 @@ def table_html(frame: pd.DataFrame, digits: int = 3, caption: str | None = None,
                 href = links[c].format(**{k: ("" if pd.isna(x) else x) if not isinstance(x, str) else x
                                           for k, x in r_raw.items()})
                 cell = f'<a href="{html.escape(href, quote=True)}">{cell}</a>'
-            cells.append(f'<td{_NUM if c in numeric else _CODE if c in code else ""}>{cell}</td>')
+            label = f' data-label="{html.escape(str(c), quote=True)}"'
+            klass = _NUM if c in numeric else _CODE if c in code else _LONG if c in long else ""
+            cells.append(f'<td{klass}{label}>{cell}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return _wrap(f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>", len(frame), caption, table_id,
+                 kind, csv_href, title, stack=True)
+
+
+_NUM, _CODE, _LONG = ' class="num"', ' class="code"', ' class="long"'
+#: A text column with a word longer than this (characters) may break its words anywhere.
+_LONG_TOKEN = 20
+
+
+def _caption(caption: str | None, title: str | None, context: str = "") -> str:
+    """The caption: ``title`` in bold and ``caption`` (the table's note) under it when they differ,
+    else the one of them given; then ``context`` (HTML, e.g. what every model shares)."""
+    if not caption and not title:
+        return f"<caption>{context}</caption>" if context else ""
+    if title and caption and caption != title:
+        head = (f'<span class="intercity-caption-title">{html.escape(title)}</span>'
+                f'<span class="intercity-caption-note">{html.escape(caption)}</span>')
+    else:
+        head = f'<span class="intercity-caption-title">{html.escape(caption or title)}</span>'
+    return f"<caption>{head}{context}</caption>"
+
+
+def _wrap(inner: str, n_rows: int, caption: str | None, table_id: str | None, kind: str, csv_href: str | None,
+          title: str | None, stack: bool, classes: str = "", context: str = "", after: str = "") -> str:
+    """The book's table wrapper: ``<div class="intercity-table-wrap" id=...>`` around the table
+    (classes ``table intercity-table intercity-<kind>``, plus ``intercity-stack`` when its rows
+    stack on a narrow screen), ``context`` (HTML) ending its caption, ``after`` it, and the CSV link."""
     ident = f' id="{html.escape(table_id)}"' if table_id else ""
     csv = (f'<p class="intercity-table-links"><a href="{html.escape(csv_href)}" download>Download this table '
-           f'(CSV, {len(frame):,} rows)</a></p>' if csv_href else "")
-    return (f'<div class="intercity-table-wrap"{ident}><table class="table intercity-table '
-            f'intercity-{html.escape(kind)}">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
-            f"</tbody></table>{csv}</div>")
+           f'(CSV, {n_rows:,} rows)</a></p>' if csv_href else "")
+    cls = f"table intercity-table intercity-{html.escape(kind)}" + (" intercity-stack" if stack else "") + classes
+    return (f'<div class="intercity-table-wrap"{ident}><table class="{cls}">{_caption(caption, title, context)}'
+            f"{inner}</table>{after}{csv}</div>")
 
 
-_NUM, _CODE = ' class="num"', ' class="code"'
+def _cell(tag: str, label: str, parts: list[tuple[str, str]], cls: str = "", extra: str = "") -> str:
+    """A cell of a reading layout: ``parts`` as (class, text) spans (text escaped), ``data-label``
+    for the stacked layout."""
+    spans = "".join(f'<span class="{c}">{html.escape(t)}</span>' for c, t in parts if t)
+    klass = f' class="{cls}"' if cls else ""
+    return f'<{tag}{klass} data-label="{html.escape(label, quote=True)}">{spans}{extra}</{tag}>'
+
+
+#: Notes on clusterings a models layout does not show (origin, dyadic): left to its CSV.
+_UNSHOWN = ("origin-clustered", "dyadic-clustered")
+#: What the constant attributes of a models layout are called in its context line.
+_CONSTANT_WORDS = {"regressor": "regressor", "dependent": "outcome", "sample": "sample", "tier": "distance"}
+
+
+def models_html(frame: pd.DataFrame, caption: str | None = None, table_id: str | None = None,
+                kind: str = "results", csv_href: str | None = None, title: str | None = None) -> str:
+    """A models layout (:func:`intercity.tables.study_layout`, :func:`intercity.tables.synergy_layout`)
+    as HTML: a line naming what every model shares, then one row per model column, grouped (a
+    ``tbody`` per group, headed by the group's name): the model and what tells it apart; the
+    published coefficient with its stars, the parenthesis as printed and what it holds; this
+    build's coefficient with the stars of the pair-clustered SE ("not identified" when the model is
+    not); the pair-clustered SE with its t; the two-way SE with its p ("p < 0.001", never "0.000")
+    and stars; N and R² (published, then this build). Numbers in the book's one format
+    (:mod:`intercity.formatting`). Models' notes (not identified, a clustering not reported,
+    controls left out of some models) are numbered under the table."""
+    published = bool(frame.attrs.get("published", True)) and frame["published coef"].notna().any()
+    num = formatting.number
+    both = "published / this build" if published else ""
+    heads = [("Model", ""), *((("Published", "coefficient (parenthesis): t or SE"),) if published else ()),
+             ("This build", "coefficient, stars of the pair SE"), ("SE, pair-clustered", "t"),
+             ("SE, two-way", "p, stars"), ("N", both), ("R²", both)]
+    #: the same columns' names in the stacked layout of a narrow screen (``data-label``)
+    labels = ["Model", *(("Published",) if published else ()), "This build", "SE, pair (t)", "SE, two-way (p)",
+              f"N ({both})" if both else "N", f"R² ({both})" if both else "R²"]
+    head = "".join(_cell("th", lab, [("v", h), ("sub", sub)], "" if k == 0 else "num")
+                   for k, ((h, sub), lab) in enumerate(zip(heads, labels)))
+    left_out = set(frame["controls left out"])
+    common_out = next(iter(left_out)) if len(left_out) == 1 else ""
+    notes: list[str] = []
+    bodies = []
+    for group, rows in frame.groupby("group", sort=False):
+        trs = [f'<tr class="intercity-group"><th colspan="{len(heads)}" scope="rowgroup">{html.escape(group)}</th></tr>']
+        for r in rows.to_dict("records"):
+            why = [part for part in r["note"].split("; ") if part and not part.startswith(_UNSHOWN)]
+            if r["controls left out"] and r["controls left out"] != common_out:
+                why.append(f"controls left out: {r['controls left out']}")
+            ref = ""
+            if why:
+                notes.append(f"{r['model']} {r['label'] or group}: {'; '.join(why)}")
+                nid = f"{table_id or 'table'}-note-{len(notes)}"
+                ref = f'<sup class="intercity-note-ref"><a href="#{html.escape(nid)}">{len(notes)}</a></sup>'
+            cells = [_cell("th", labels[0], [("v", r["model"]), ("sub", r["label"])], extra=ref)]
+            if published:
+                paren = (f"({num(r['published parenthesis'])}) {r['parenthesis holds']}".strip()
+                         if pd.notna(r["published parenthesis"]) else "")
+                cells.append(_cell("td", labels[1], [("v", f"{num(r['published coef'])}{r['published stars']}"),
+                                                     ("sub", paren)], "num"))
+            k = len(cells)
+            if r["identified"]:
+                ours = [("v", f"{num(r['coef'])}{r['stars (pair)']}")]
+            else:
+                ours = [("v intercity-not-identified", "not identified")]
+            pair = [("v", num(r["SE (pair)"])), ("sub", f"t {num(r['t (pair)'], 2)}" if pd.notna(r["t (pair)"]) else "")]
+            p2 = formatting.pvalue(r["p (two-way)"])
+            two = [("v", num(r["SE (two-way)"])),
+                   ("sub", (f"p {p2 if p2.startswith('<') else '= ' + p2} {r['stars (two-way)']}".strip()) if p2 else "")]
+            cells += [_cell("td", labels[k], ours, "num"), _cell("td", labels[k + 1], pair, "num"),
+                      _cell("td", labels[k + 2], two, "num")]
+            for c, lab in (("N", labels[k + 3]), ("R²", labels[k + 4])):
+                fmt = formatting.count if c == "N" else num
+                pub = [("pub", fmt(r[f"published {c}"]))] if published else []
+                cells.append(_cell("td", lab, pub + [("v", fmt(r[c]))], "num"))
+            trs.append("<tr>" + "".join(cells) + "</tr>")
+        bodies.append("<tbody>" + "".join(trs) + "</tbody>")
+    const = frame.attrs.get("constant", {})
+    parts = [f"{_CONSTANT_WORDS[a]}: {w}" for a, w in const.items() if a in _CONSTANT_WORDS]
+    if "controls" in const:
+        parts.append("controls of both cities" if const["controls"] == "with controls" else "no controls")
+    if common_out:
+        parts.append(f"controls left out: {common_out} (why: see the note)")
+    parts.append("pair and period fixed effects")
+    context = f'<span class="intercity-table-context">Every model: {html.escape("; ".join(parts))}.</span>'
+    after = ('<p class="intercity-table-legend">Published: as printed in the deck; its parenthesis holds a t '
+             'statistic or an SE, as its printed stars show ("SE or t": the stars do not tell).</p>'
+             if published else "")
+    if notes:
+        after += '<ol class="intercity-table-notes">' + "".join(
+            f'<li id="{html.escape(table_id or "table")}-note-{k}">{html.escape(n)}</li>'
+            for k, n in enumerate(notes, start=1)) + "</ol>"
+    return _wrap(f"<thead><tr>{head}</tr></thead>{''.join(bodies)}", len(frame), caption, table_id, kind,
+                 csv_href, title, stack=True, classes=" intercity-models", context=context, after=after)
+
+
+def paired_html(frame: pd.DataFrame, digits: int = 3, caption: str | None = None, table_id: str | None = None,
+                kind: str = "data", csv_href: str | None = None, title: str | None = None) -> str:
+    """A "paired" frame (``attrs["pairs"]``: {statistic: (published column, this build's column)},
+    ``attrs["label"]``: the row's name column, ``attrs["sublabel"]``: an optional description
+    column) as HTML: one row per variable (its readable name from :func:`intercity.variables.label`,
+    the name itself and the description), one column per statistic, each cell the published value
+    above this build's. Numbers in the book's one format."""
+    from intercity import variables
+
+    pairs: dict[str, tuple[str, str]] = frame.attrs["pairs"]
+    label_col, sub_col = frame.attrs["label"], frame.attrs.get("sublabel")
+    head = (_cell("th", "variable", [("v", "Variable"), ("sub", "name in the data")])
+            + "".join(_cell("th", stat, [("v", stat), ("sub", "published / this build")], "num") for stat in pairs))
+    body = []
+    for r in frame.to_dict("records"):
+        name = str(r[label_col])
+        words = variables.label(name)
+        cells = [_cell("th", "variable", [("v", words), ("sub code", name if words != name else ""),
+                                          ("sub", str(r[sub_col]) if sub_col and isinstance(r[sub_col], str) else "")])]
+        cells += [_cell("td", stat,
+                        [("pub", formatting.number(r[p], digits)), ("v", formatting.number(r[o], digits))], "num")
+                  for stat, (p, o) in pairs.items()]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    context = ('<span class="intercity-table-context">In each cell the published value (grey), then this '
+               "build's.</span>")
+    return _wrap(f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>", len(frame), caption, table_id,
+                 kind, csv_href, title, stack=True, classes=" intercity-paired", context=context)
 
 
 def table(frame: pd.DataFrame, digits: int = 3, caption: str | None = None, id: str | None = None,
@@ -154,16 +316,17 @@ def table(frame: pd.DataFrame, digits: int = 3, caption: str | None = None, id: 
 
     Raises ``KeyError`` (one line naming the id) when ``id`` is not registered.
     """
-    kind, href = "data", None
+    kind, href, title = "data", None, None
     if id is not None:
         spec = tables_mod.spec(id)
         kind = spec.kind
         caption = spec.title if caption is None else caption
+        title = spec.title if frame.attrs.get(tables_mod.LAYOUT_ATTR) else None
         path = Path(csv_dir) / f"{id}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False)
         href = path.as_posix()
-    return HTML(table_html(frame, digits, caption, id, kind, kinds, links, href))
+    return HTML(table_html(frame, digits, caption, id, kind, kinds, links, href, title))
 
 
 def postbuild(table_id: str) -> HTML:
@@ -207,6 +370,9 @@ def figure(fig, div_id: str) -> HTML:
 def descriptive_comparison(panel: pd.DataFrame) -> pd.DataFrame:
     """Published descriptive statistics beside the same statistics of this build's panel.
 
+    Columns: variable, then "published <stat>" and "<stat>" for mean, sd, min and max, and the
+    study's description; marked for the paired layout (:func:`paired_html`: each statistic one
+    column, the published value above this build's), so that no statistic hides off the page.
     City variables are the origin's (``edl_i`` for ``edl``): each city is an origin n-1 times.
     """
     pub = reference.descriptive_stats()
@@ -217,7 +383,10 @@ def descriptive_comparison(panel: pd.DataFrame) -> pd.DataFrame:
         rows.append({"variable": r.variable, "published mean": r.mean, "mean": x.mean(),
                      "published sd": r.std, "sd": x.std(), "published min": r.min, "min": x.min(),
                      "published max": r.max, "max": x.max(), "description": r.description})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs.update({tables_mod.LAYOUT_ATTR: "paired", "label": "variable", "sublabel": "description",
+                      "pairs": {s: (f"published {s}", s) for s in ("mean", "sd", "min", "max")}})
+    return out
 
 
 def show(obj) -> None:

@@ -8,14 +8,17 @@ to the page width). :func:`intercity.report.table` refuses an id that is not reg
 test checks that every registered table is shown, under its id, in its notebook; :func:`index`
 feeds the tables index page (the Social Science Data Editors' "list of tables and programs").
 
-Study layout: the deck prints a standard error in some parentheses and a t statistic in others;
-the published cell is shown as printed with the convention it appears to follow
-(:func:`models.paren_convention`).
-This build's column shows the coefficient with the stars of the study's pair-clustered standard
-error, that standard error in parentheses with its t statistic in brackets, and on its own row the
-two-way clustered standard error (origin and destination city) with its p value and stars. The
-controls that entered each model and those left out are named; :func:`note` says why they were
-left out and in which money unit the transfer was expressed before its signed log.
+Models layout (:func:`study_layout`, :func:`synergy_layout`): one row per model column of the
+study, grouped by regressor (or outcome, or sample), with readable names from
+:mod:`intercity.variables`. Each row holds the published coefficient with its stars and the
+parenthesis as printed, with what that parenthesis holds (the deck prints a standard error in
+some and a t statistic in others: :func:`models.paren_convention`), beside this build's
+coefficient (stars from the study's pair-clustered SE), the pair-clustered SE with its t, the
+two-way clustered SE (origin and destination city) with its p and stars, N and R². The frame holds
+raw numbers (its CSV stays machine-readable); :func:`intercity.report.table_html` renders it in the
+book's one number format. The controls that entered each model and those left out are named;
+:func:`note` says why they were left out and in which money unit the transfer was expressed
+before its signed log.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ TABLES: tuple[TableSpec, ...] = (
                           ("06_distance", "Distance"))),
     TableSpec("tier-matching", "06_distance", "scorecard.tier_matching(P.distance_tiers_km)",
               "Study tiers matched to this parameter set's tiers"),
-    TableSpec("synergy-tiers", "06_distance", "pipeline.estimates(S), synergy rows",
+    TableSpec("synergy-tiers", "06_distance", "tables.synergy_layout(pipeline.estimates(S))",
               "Synergy model by distance tier", "results"),
     TableSpec("tier-counts", "06_distance", "Study.panel, counted by period and tier in the cell",
               "Pair-periods per distance tier"),
@@ -101,7 +104,7 @@ TABLES: tuple[TableSpec, ...] = (
               "Runtime of this build", "provenance", postbuild=True),
     TableSpec("page-sizes", "07_reproducibility", "book.page_sizes (the built HTML)",
               "Size of each page of this book", "provenance", postbuild=True),
-    TableSpec("scorecard-sections", "08_scorecard", "scorecard.verdict_counts(card)",
+    TableSpec("scorecard-sections", "08_scorecard", "tables.transpose(scorecard.verdict_counts(card), 'section', 'count')",
               "Verdicts by section of the study", "results"),
     TableSpec("scorecard-claims", "08_scorecard", "scorecard.for_study(S, facts=facts)",
               "Scorecard: each claim, the published verdict and this build's under both clusterings", "results"),
@@ -183,18 +186,27 @@ def index(notebook_dir: Path | None = None) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- the study's layout
 
-ROWS = ("regressor", "coefficient", "(parenthesis)", "two-way SE (p)", "dependent", "sample",
-        "controls", "controls entered", "controls left out", "pair and period FE", "N", "R²", "note")
+#: Key of ``DataFrame.attrs`` marking a frame for a special layout in :func:`intercity.report.table_html`:
+#: "models" (one row per model column, :func:`study_layout`, :func:`synergy_layout`) or "paired"
+#: (published and reproduced statistics in one cell, :func:`intercity.report.descriptive_comparison`).
+LAYOUT_ATTR = "intercity_layout"
 
-
-def _number(v: float, digits: int = 3) -> str:
-    return f"{v:.{digits}g}" if v != 0 and abs(v) < 1e-3 else f"{v:.{digits}f}"
-
-
-def _stars(coef: float, stars: str, digits: int = 3) -> str:
-    if pd.isna(coef):
-        return "not identified"
-    return f"{_number(coef, digits)}{stars}"
+#: Columns of a models layout (:func:`study_layout`, :func:`synergy_layout`), one row per model column:
+#: what the model is ("model": "(k)", "group": the readable name of the grouping variable, "label":
+#: what else tells it from its neighbours), the published numbers as printed ("published
+#: parenthesis" and what it holds: "t", "SE" or "SE or t", see :func:`models.paren_convention`),
+#: and this build's (coefficient, stars from the pair-clustered SE, pair and two-way clustered SE
+#: with t, p and stars, N, R², the controls that entered and those left out, the model's note).
+MODEL_COLUMNS = ("model", "group", "label", "table", "column", "tier", "regressor", "dependent", "sample",
+                 "controls", "published coef", "published stars", "published parenthesis", "parenthesis holds",
+                 "published N", "published R²", "coef", "stars (pair)", "SE (pair)", "t (pair)", "p (pair)",
+                 "SE (two-way)", "t (two-way)", "p (two-way)", "stars (two-way)", "N", "R²", "identified",
+                 "controls entered", "controls left out", "note")
+#: What the deck's parenthesis holds, in the table's words (from :func:`models.paren_convention`).
+PAREN_WORDS = {"t": "t", "se": "SE", "ambiguous": "SE or t"}
+#: The attributes that may tell the model columns of a table apart, in the order they are tried as
+#: the grouping of its rows (the first that varies; the rest that vary label each row).
+_GROUPING = ("regressor", "dependent", "sample", "tier", "controls")
 
 
 def _bases(columns: list[str]) -> list[str]:
@@ -213,25 +225,112 @@ def _left_out(value) -> dict[str, str]:
     return dict(part.split(": ", 1) for part in value.split("; "))
 
 
+def _words(attr: str, value) -> str:
+    """Readable words for one attribute of a model (``intercity.variables.label``)."""
+    from intercity import variables
+
+    if attr == "controls":
+        return "with controls" if value == "yes" else "no controls"
+    if attr == "tier":
+        return f"{value} km" if value else "all distances"
+    return variables.label(str(value), sample=(attr == "sample"))
+
+
+def _models_frame(sub: pd.DataFrame, published: bool) -> pd.DataFrame:
+    """The models layout of estimates or :func:`models.compare_published` rows ``sub`` (one per model
+    column), in the order of ``sub``; see :data:`MODEL_COLUMNS`."""
+    sub = sub.reset_index(drop=True)
+    attrs = [a for a in _GROUPING if a in sub.columns]
+    varying = [a for a in attrs if sub[a].fillna("").astype(str).nunique() > 1]
+    group = varying[0] if varying else "regressor"
+    rest = [a for a in varying if a != group]
+    # models of several tables (one per distance tier): the tier names the model, column numbers repeat
+    by_tier = sub["table"].nunique() > 1 and "tier" in rest
+    if by_tier:
+        rest.remove("tier")
+    nan = float("nan")
+    rows = []
+    for r in sub.to_dict("records"):
+        ok = bool(r.get("identified", pd.notna(r.get("coef"))))
+        get = (lambda k: r.get(k, nan)) if ok else (lambda k: nan)  # noqa: E731 - not identified: no SE, no p
+        text = (lambda k: r.get(k) if isinstance(r.get(k), str) else "") if ok else (lambda k: "")  # noqa: E731
+        rows.append({
+            "model": (f"{_words('tier', r['tier'])} ({int(r['column'])})" if by_tier else f"({int(r['column'])})"),
+            "group": _words(group, r.get(group, "")),
+            "label": ", ".join(_words(a, r[a]) for a in rest),
+            "table": r["table"], "column": int(r["column"]), "tier": r.get("tier", "") or "",
+            "regressor": r["regressor"], "dependent": r["dependent"], "sample": r["sample"],
+            "controls": r.get("controls", ""),
+            "published coef": r.get("published_coef", nan) if published else nan,
+            "published stars": (r.get("published_stars") or "") if published else "",
+            "published parenthesis": r.get("published_paren", nan) if published else nan,
+            "parenthesis holds": PAREN_WORDS.get(r.get("paren_is"), "") if published else "",
+            "published N": r.get("published_nobs", nan) if published else nan,
+            "published R²": r.get("published_r2", nan) if published else nan,
+            "coef": r["coef"] if ok else nan, "stars (pair)": text("stars_pair"),
+            "SE (pair)": get("se_pair"), "t (pair)": get("t_pair"), "p (pair)": get("p_pair"),
+            "SE (two-way)": get("se_twoway"), "t (two-way)": get("t_twoway"), "p (two-way)": get("p_twoway"),
+            "stars (two-way)": text("stars_twoway"), "N": r["nobs"], "R²": r["r2"], "identified": ok,
+            "controls entered": ", ".join(_bases(_split(r.get("controls_in")))),
+            "controls left out": ", ".join(_bases(list(_left_out(r.get("controls_out"))))),
+            "note": r["note"] if isinstance(r.get("note"), str) else ""})
+    out = pd.DataFrame(rows, columns=list(MODEL_COLUMNS))
+    for c in ("published N", "N"):
+        out[c] = out[c].astype("Float64").round().astype("Int64")
+    # rows grouped by the grouping variable, in the order its values first appear
+    order = {g: k for k, g in enumerate(dict.fromkeys(out["group"]))}
+    out = out.sort_values("group", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    constant = {a: _words(a, sub[a].iloc[0]) for a in attrs if a not in varying and a != group}
+    out.attrs[LAYOUT_ATTR] = "models"
+    out.attrs["constant"] = constant
+    out.attrs["published"] = published
+    return out
+
+
 def study_layout(compared: pd.DataFrame, table: str) -> pd.DataFrame:
-    """One published table (rows of :func:`models.compare_published`) as the study lays it out,
-    with a "published" and a "this build" column per model column (rows :data:`ROWS`)."""
+    """One published table (rows of :func:`models.compare_published`) in the book's layout: one row
+    per model column of the study (columns :data:`MODEL_COLUMNS`), the published coefficient, its
+    stars and parenthesis with what the parenthesis holds beside this build's coefficient, pair and
+    two-way clustered SE (with t, p and stars), N and R². Rows are grouped by the regressor (or,
+    when one regressor serves every column, by the outcome, then the sample) and labelled with the
+    other attributes that vary (readable names from :func:`intercity.variables.label`); what is
+    the same for every column is in ``attrs["constant"]``. A model not identified keeps its N and
+    R² and note but has no coefficient, standard error, p or stars.
+
+    The frame holds raw numbers (its CSV is machine-readable); :func:`intercity.report.table_html`
+    renders it (``attrs[LAYOUT_ATTR] == "models"``). Raises ``KeyError`` for an unknown table.
+    """
     sub = compared[compared["table"] == table].sort_values("column")
     if sub.empty:
         raise KeyError(f"no published table named {table!r}")
-    out = {}
-    for r in sub.itertuples():
-        out[f"({r.column}) published"] = [
-            r.regressor, _stars(r.published_coef, r.published_stars),
-            f"({r.published_paren:g}) {r.paren_is}", "", r.dependent, r.sample, r.controls, "", "",
-            "yes", f"{int(r.published_nobs):,}", f"{r.published_r2:.3f}", ""]
-        pair = "" if pd.isna(r.se_pair) else f"({_number(r.se_pair)}) se [t {r.t_pair:.2f}]"
-        two = "" if pd.isna(r.se_twoway) else f"({_number(r.se_twoway)}) p {r.p_twoway:.3f}{r.stars_twoway}"
-        out[f"({r.column}) this build"] = [
-            r.regressor, _stars(r.coef, r.stars_pair), pair, two, r.dependent, r.sample, r.controls,
-            ", ".join(_bases(_split(r.controls_in))), ", ".join(_bases(list(_left_out(r.controls_out)))),
-            "yes", f"{int(r.nobs):,}", f"{r.r2:.3f}", r.note if isinstance(r.note, str) else ""]
-    return pd.DataFrame(out, index=list(ROWS)).reset_index(names="")
+    return _models_frame(sub, published=True)
+
+
+def synergy_layout(estimates: pd.DataFrame) -> pd.DataFrame:
+    """The synergy models by distance tier (estimates of the tables ``synergy_<tier>``) in the
+    layout of :func:`study_layout`, without published columns (the deck prints no such table):
+    grouped by regressor (interaction, HSR, information), one row per tier and gradient half.
+    Raises ``KeyError`` when there is no synergy estimate."""
+    sub = estimates[estimates["table"].astype(str).str.startswith("synergy_")]
+    if sub.empty:
+        raise KeyError("no synergy estimates (tables synergy_<tier>)")
+    return _models_frame(sub, published=False)
+
+
+def transpose(frame: pd.DataFrame, key: str, name: str = "") -> pd.DataFrame:
+    """``frame`` turned on its side, for a table with many short columns and few rows: one column
+    per value of ``key`` (in row order), one row per other column, named in a first column
+    ``name`` (default: "" ). Integer columns stay integers when every column is one.
+    Raises ``KeyError`` naming ``key`` when it is not a column, ``ValueError`` when its values repeat."""
+    if key not in frame.columns:
+        raise KeyError(f"transpose: no column {key!r} (columns: {', '.join(map(str, frame.columns))})")
+    if frame[key].duplicated().any():
+        raise ValueError(f"transpose: column {key!r} repeats a value, so it cannot name columns")
+    out = frame.set_index(key).T
+    out.columns = [str(c) for c in out.columns]
+    if all(pd.api.types.is_integer_dtype(frame[c]) for c in frame.columns if c != key):
+        out = out.astype("int64")
+    return out.reset_index(names=name)
 
 
 def note(rows: pd.DataFrame, table: str | None = None, title: str | None = None) -> str:
