@@ -462,6 +462,9 @@ def test_rule_sentence_and_tables_on_a_public_like_source():
     assert counts.loc["Mechanism", "testable"] == 5 and counts.loc["Characteristics", "not testable: source"] == 2
     assert counts.loc["Baseline", "testable"] == 0
     assert counts["claims"].sum() == len(scorecard.CLAIMS)
+    claims = scorecard.claims_table(c)
+    assert list(claims["id"]) == list(c["id"]) and "this build, two-way clustered" in claims
+    assert list(scorecard.checks_table(c).columns) == ["id", "check", "published_numbers", "this_build_numbers"]
     reasons = scorecard.reasons_table(c).set_index("id")
     assert reasons.loc["M6", "testable"] == "no" and reasons.loc["M6", "pair-clustered"] == ""
     table = scorecard.section_table(c, "Mechanism")

@@ -880,6 +880,19 @@ def verdict_counts(card: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def claims_table(card: pd.DataFrame) -> pd.DataFrame:
+    """Per claim (one row each, as ``card``): id, section, the claim, the published verdict and this
+    build's under pair and two-way clustering."""
+    return card[["id", "section", "claim", "published_verdict", "verdict_pair", "verdict_twoway"]].rename(
+        columns={"published_verdict": "published", "verdict_pair": "this build, pair-clustered",
+                 "verdict_twoway": "this build, two-way clustered"}).reset_index(drop=True)
+
+
+def checks_table(card: pd.DataFrame) -> pd.DataFrame:
+    """Per claim: its checks, and the numbers behind them as published and in this build."""
+    return card[["id", "check", "published_numbers", "this_build_numbers"]].reset_index(drop=True)
+
+
 def reasons_table(card: pd.DataFrame) -> pd.DataFrame:
     """Per claim: why it is not testable, or the reason of each clustering's verdict, what the
     checks give when run anyway, and the note on the controls."""
