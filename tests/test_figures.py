@@ -393,3 +393,20 @@ def test_every_figure_carries_a_light_template():
 
     fig = figures._map_layout(go.Figure(), "a map")
     assert len(json.dumps(fig.layout.template.to_plotly_json())) < 1024
+
+
+def test_static_png_of_open_line_markers_warns_nothing(tmp_path):
+    """The specification curve marks choices with plotly's "line-ns-open" ticks and an edge colour;
+    matplotlib's "|" marker has no face, so the static copy must not give it an edge colour (each such
+    call printed a UserWarning into the multiverse chapter: 22 stderr blocks)."""
+    import warnings
+
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[0, 1, 0], mode="markers",
+                               marker=dict(symbol="line-ns-open", color="#34495e", size=8,
+                                           line=dict(color="#34495e", width=1))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = staticfig.save_png(fig, tmp_path / "ticks.png")
+    assert path.stat().st_size > 1000
