@@ -345,6 +345,28 @@ def test_figure_index_finds_every_figure_cell():
         assert f'href="{f.notebook}.html#{f.id}"' in html
 
 
+def test_figure_index_fills_period_and_year_titles_from_the_parameter_set(ci_params):
+    """The index showed "<period>" and "<year>" placeholders; with the parameter set it shows the
+    titles the chapters show (the notebooks pass the first/last period label and MRIO year)."""
+    idx = figures.index(ci_params).set_index("figure")["title"]
+    assert not idx.str.contains(r"[<>{}]").any(), idx[idx.str.contains(r"[<>{}]")].tolist()
+    first, last = ci_params.period_labels[0], ci_params.period_labels[-1]
+    assert idx["map-transfer-p1"] == f"Industrial transfer received, {first}"
+    assert idx["map-beijing-p2"] == f"Transfer received from Beijing, {last}"
+    assert idx["map-hsr-last"] == f"HSR network and HSR degree, {max(ci_params.mrio_years)}"
+    assert idx["map-info-first"].endswith(str(min(ci_params.mrio_years)))
+    # every figure with a field in its title is filled, and the notebooks pass the same values
+    templated = {f.id for f in figures.FIGURES if "{" in f.title}
+    assert templated <= set(figures._PARAM_FIELDS)
+    code = _notebook_code("01_background")
+    for fig_id in templated:
+        arg = "period=P.period_labels[0]" if fig_id.endswith("-p1") else (
+            "period=P.period_labels[-1]" if fig_id.endswith("-p2") else
+            ("year=first" if fig_id.endswith("-first") else "year=last"))
+        call = code[code.index(f'"{fig_id}"'):][:120]
+        assert arg in call, (fig_id, call)
+
+
 def test_connectivity_by_year_counts_served_pairs_and_mean_index():
     import pandas as pd
 

@@ -557,16 +557,41 @@ def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures",
                  "</figcaption></figure>"))
 
 
-def index(notebook_dir: Path | None = None) -> pd.DataFrame:
-    """The figure index: id, title, notebook, code cell (1-based, counting code cells) and
-    function, found by looking the id up in the notebook sources."""
+#: The title fields of the figures drawn for one period or year, from the parameter set (what the
+#: notebooks pass to :func:`show`): the first/second period's label, the first/last MRIO year.
+_PARAM_FIELDS = {
+    "map-transfer-p1": lambda p: {"period": p.period_labels[0]},
+    "map-transfer-p2": lambda p: {"period": p.period_labels[-1]},
+    "map-beijing-p1": lambda p: {"period": p.period_labels[0]},
+    "map-beijing-p2": lambda p: {"period": p.period_labels[-1]},
+    "map-hsr-first": lambda p: {"year": min(p.mrio_years)},
+    "map-hsr-last": lambda p: {"year": max(p.mrio_years)},
+    "map-info-first": lambda p: {"year": min(p.mrio_years)},
+    "map-info-last": lambda p: {"year": max(p.mrio_years)},
+}
+
+
+def title(fig_id: str, params=None) -> str:
+    """The title of registered figure ``fig_id`` as the book shows it: its period or year filled from
+    ``params`` (a :class:`intercity.params.Params`: ``period_labels``, ``mrio_years``). Without
+    ``params`` a field stays a readable placeholder ("<period>")."""
+    spec = FIGURE_BY_ID[fig_id]
+    if params is not None and fig_id in _PARAM_FIELDS:
+        return spec.title.format(**_PARAM_FIELDS[fig_id](params))
+    return spec.title.replace("{period}", "<period>").replace("{year}", "<year>")
+
+
+def index(params=None, notebook_dir: Path | None = None) -> pd.DataFrame:
+    """The figure index: id, title (fields filled from ``params``, see :func:`title`), notebook, code
+    cell (1-based, counting code cells) and function, found by looking the id up in the notebook
+    sources."""
     notebook_dir = Path(notebook_dir or paths.NOTEBOOK_DIR)
     rows = []
     for f in FIGURES:
         nb = nbformat.read(notebook_dir / f"{f.notebook}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         cells = [k for k, c in enumerate(code, start=1) if f'"{f.id}"' in c.source]
-        rows.append({"figure": f.id, "title": f.title.replace("{period}", "<period>").replace("{year}", "<year>"),
+        rows.append({"figure": f.id, "title": title(f.id, params),
                      "notebook": f.notebook, "code cell": cells[0] if cells else None,
                      "function": f"figures.{f.function}"})
     return pd.DataFrame(rows)
