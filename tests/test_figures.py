@@ -303,9 +303,21 @@ def test_show_writes_alt_text_caption_with_source_and_a_static_copy(tmp_path, mo
     assert f'<img class="intercity-static" src="{png}" alt="Line chart' in html and 'loading="lazy"' in html
     assert f'<a href="{png}" download>' in html
     assert html.count(png) == 2
+    assert "measured from the synthetic MRIO (a Chenery-Moses world, not China)" in html
     with pytest.raises(KeyError):
         figures.show(figures.histogram(pd.Series([1.0]), "h", "x"), "not-registered", _fake_study(),
                      static_dir=tmp_path)
+
+
+def test_captions_of_transfer_figures_name_the_sources_mrio():
+    """A caption said "measured from the MRIO tables" on the public source, whose MRIO is a stand-in:
+    every caption of a figure drawn from the transfer names the source's MRIO ({mrio})."""
+    transfer_figures = ("map-transfer-p1", "map-beijing-p1", "plot-distance-rank", "hist-it")
+    for fig_id in transfer_figures:
+        assert "{mrio}" in figures.FIGURE_BY_ID[fig_id].caption, fig_id
+    assert not any("the MRIO tables" in f.caption for f in figures.FIGURES)
+    assert "stand-in" in figures.mrio_words("public") and "CEADs" in figures.mrio_words("ceads")
+    assert "synthetic" in figures.mrio_words("synthetic")
 
 
 # ----------------------------------------------------------------------------- registry and index
