@@ -81,7 +81,7 @@ CSS = """.intercity-table-wrap{max-width:100%;overflow-x:auto;margin:0 0 1em}
 .intercity-table-notes{padding-left:1.5em}
 @media (min-width:701px){
 .intercity-provenance thead th.num{hyphens:auto;overflow-wrap:anywhere}
-.intercity-provenance td[data-label="note"]{min-width:16em}
+.intercity-provenance td[data-label="note"]{min-width:12em}
 }
 @media (max-width:700px){
 .intercity-stack,.intercity-stack tbody,.intercity-stack tr,.intercity-stack th,.intercity-stack td{display:block;width:auto}
