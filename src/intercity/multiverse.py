@@ -1099,9 +1099,9 @@ def source_sentence(r) -> str:
 
 
 def claim_summary(res: Result) -> pd.DataFrame:
-    """One row per claim: ``specifications_all`` on all sources; per source (``by_source``: the rows of
-    :func:`source_summary`, and ``share_holds_by_source`` / ``not_testable_by_source`` as
-    "source: share" words) the counts and shares; ``share_holds`` and ``moves_most`` of the build's
+    """One row per claim: ``specifications_all`` on all sources; per source (the rows of
+    :func:`source_summary`, here as "source: share" words in ``share_holds_by_source`` and
+    ``not_testable_by_source``) the counts and shares; ``share_holds`` and ``moves_most`` of the build's
     own source (the first; shares are never pooled across sources: no source is the study's); the
     specification-curve test (share significant in the claimed direction, median, their
     permutation p values); and ``evidence``, the claim's sentence per source (:func:`source_sentence`)."""
@@ -1127,8 +1127,7 @@ def claim_summary(res: Result) -> pd.DataFrame:
                     "curve_specs": int(t["specs"]), "share_significant": t["share_significant"],
                     "p_share": t["p_share"], "median": t["median"], "p_median": t["p_median"],
                     "moves_most": own["moves_most"], "moves_most_words": f"on {own['source']}, {own['moves_most_words']}",
-                    "evidence": " ".join(source_sentence(r) for r in sub.itertuples()),
-                    "by_source": sub.reset_index(drop=True)})
+                    "evidence": " ".join(source_sentence(r) for r in sub.itertuples())})
     res._summary = pd.DataFrame(out)
     return res._summary.copy()
 
@@ -1216,6 +1215,12 @@ def choices_table(res: Result) -> pd.DataFrame:
         dim = DIMENSIONS[d]
         vals = sources if d == "source" else res.meta["values"][d]
         shown = [f"{dim.words.get(v, v)}{' (the study)' if v == dim.study and d != 'source' else ''}" for v in vals]
+        if d == "source":  # a stratum, not a choice: every result is given per source
+            out.append({"choice": f"{dim.title} (a stratum, not a choice)", "values": "; ".join(shown),
+                        "why": "None of these sources is the study's (the CEADs tables of China): each is analysed "
+                               "apart, its shares never pooled with another's, and it is never the choice that "
+                               "'moves' a claim. " + dim.why})
+            continue
         out.append({"choice": dim.title, "values": "; ".join(shown), "why": dim.why})
     return pd.DataFrame(out)
 
