@@ -50,6 +50,19 @@ def test_every_notebook_executed_stamped_and_with_hidden_parameters(staged, ci_p
         assert not errors, f.name
 
 
+def test_no_chapter_prints_to_stderr(staged):
+    """A warning or log line leaking into a chapter shows as a red block wider than the page (the
+    multiverse chapter printed 22 matplotlib UserWarnings): no executed chapter has a stderr stream."""
+    leaks = {}
+    for f in sorted((staged / "book").glob("*.ipynb")):
+        nb = nbformat.read(f, as_version=4)
+        text = [o.get("text", "")[:200] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+        if text:
+            leaks[f.name] = text[:3]
+    assert not leaks, f"chapters printing to stderr: {leaks}"
+
+
 def test_source_notebooks_are_committed_without_outputs_and_set_up_in_one_line():
     for f in paths.NOTEBOOK_DIR.glob("*.ipynb"):
         nb = nbformat.read(f, as_version=4)

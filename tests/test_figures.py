@@ -303,9 +303,21 @@ def test_show_writes_alt_text_caption_with_source_and_a_static_copy(tmp_path, mo
     assert f'<img class="intercity-static" src="{png}" alt="Line chart' in html and 'loading="lazy"' in html
     assert f'<a href="{png}" download>' in html
     assert html.count(png) == 2
+    assert "measured from the synthetic MRIO (a Chenery-Moses world, not China)" in html
     with pytest.raises(KeyError):
         figures.show(figures.histogram(pd.Series([1.0]), "h", "x"), "not-registered", _fake_study(),
                      static_dir=tmp_path)
+
+
+def test_captions_of_transfer_figures_name_the_sources_mrio():
+    """A caption said "measured from the MRIO tables" on the public source, whose MRIO is a stand-in:
+    every caption of a figure drawn from the transfer names the source's MRIO ({mrio})."""
+    transfer_figures = ("map-transfer-p1", "map-beijing-p1", "plot-distance-rank", "hist-it")
+    for fig_id in transfer_figures:
+        assert "{mrio}" in figures.FIGURE_BY_ID[fig_id].caption, fig_id
+    assert not any("the MRIO tables" in f.caption for f in figures.FIGURES)
+    assert "stand-in" in figures.mrio_words("public") and "CEADs" in figures.mrio_words("ceads")
+    assert "synthetic" in figures.mrio_words("synthetic")
 
 
 # ----------------------------------------------------------------------------- registry and index
@@ -343,6 +355,28 @@ def test_figure_index_finds_every_figure_cell():
     html = report.table_html(idx, links={"figure": "{notebook}.html#{figure}"})  # as the index page shows it
     for f in figures.FIGURES:
         assert f'href="{f.notebook}.html#{f.id}"' in html
+
+
+def test_figure_index_fills_period_and_year_titles_from_the_parameter_set(ci_params):
+    """The index showed "<period>" and "<year>" placeholders; with the parameter set it shows the
+    titles the chapters show (the notebooks pass the first/last period label and MRIO year)."""
+    idx = figures.index(ci_params).set_index("figure")["title"]
+    assert not idx.str.contains(r"[<>{}]").any(), idx[idx.str.contains(r"[<>{}]")].tolist()
+    first, last = ci_params.period_labels[0], ci_params.period_labels[-1]
+    assert idx["map-transfer-p1"] == f"Industrial transfer received, {first}"
+    assert idx["map-beijing-p2"] == f"Transfer received from Beijing, {last}"
+    assert idx["map-hsr-last"] == f"HSR network and HSR degree, {max(ci_params.mrio_years)}"
+    assert idx["map-info-first"].endswith(str(min(ci_params.mrio_years)))
+    # every figure with a field in its title is filled, and the notebooks pass the same values
+    templated = {f.id for f in figures.FIGURES if "{" in f.title}
+    assert templated <= set(figures._PARAM_FIELDS)
+    code = _notebook_code("01_background")
+    for fig_id in templated:
+        arg = "period=P.period_labels[0]" if fig_id.endswith("-p1") else (
+            "period=P.period_labels[-1]" if fig_id.endswith("-p2") else
+            ("year=first" if fig_id.endswith("-first") else "year=last"))
+        call = code[code.index(f'"{fig_id}"'):][:120]
+        assert arg in call, (fig_id, call)
 
 
 def test_connectivity_by_year_counts_served_pairs_and_mean_index():
@@ -393,3 +427,20 @@ def test_every_figure_carries_a_light_template():
 
     fig = figures._map_layout(go.Figure(), "a map")
     assert len(json.dumps(fig.layout.template.to_plotly_json())) < 1024
+
+
+def test_static_png_of_open_line_markers_warns_nothing(tmp_path):
+    """The specification curve marks choices with plotly's "line-ns-open" ticks and an edge colour;
+    matplotlib's "|" marker has no face, so the static copy must not give it an edge colour (each such
+    call printed a UserWarning into the multiverse chapter: 22 stderr blocks)."""
+    import warnings
+
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[0, 1, 0], mode="markers",
+                               marker=dict(symbol="line-ns-open", color="#34495e", size=8,
+                                           line=dict(color="#34495e", width=1))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = staticfig.save_png(fig, tmp_path / "ticks.png")
+    assert path.stat().st_size > 1000

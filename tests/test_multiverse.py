@@ -318,8 +318,14 @@ def test_summary_words_and_curves(small):
     summ = mv.claim_summary(small)
     assert list(summ["claim"]) == [c.id for c in mv.claims()]
     assert (summ["holds"] + summ["fails"] + summ["not_identified"] == summ["specifications"]).all()
-    inf = mv.influence(small.rows, "B3")
-    dim, words = mv.moves_most(small.rows, "B3")
+    by = mv.source_summary(small)
+    assert (by.groupby("claim")["specifications"].sum().reindex(summ["claim"]).to_numpy()
+            == summ["specifications_all"].to_numpy()).all()
+    assert not (by["moves_most"] == "source").any()
+    src = small.meta["sources"][0]
+    inf = mv.influence(small.rows, "B3", src)
+    assert "source" not in set(inf["dimension"])
+    dim, words = mv.moves_most(small.rows, "B3", src)
     if dim:
         r = inf[inf["dimension"] == dim]
         assert words.startswith(f"the {choices.DIMENSIONS[dim].title}") and f"{100 * r['share_holds'].max():.0f}%" in words
@@ -329,6 +335,46 @@ def test_summary_words_and_curves(small):
     assert len(fig.data) >= 3
     g = mv.glue_values(small)
     assert g["mv_claims"] == "22" and all(f"mv_{x.id}_moves" in g for x in mv.claims())
+
+
+def _two_source_rows() -> pd.DataFrame:
+    """Claim B1 on two sources: on public it holds with two transforms and fails with the third; on
+    the synthetic world it fails everywhere (and nothing there is testable)."""
+    out = []
+    for src, results in (("public", ("holds", "holds", "fails")), ("synthetic", ("fails", "fails", "fails"))):
+        for tr, res in zip(("slog_10k", "ihs", "direction"), results):
+            row = {d: mv.NA for d in mv.DIMS}
+            row.update(source=src, transform=tr, claim="B1", check=1, spec=f"{src}-{tr}", claim_result=res,
+                       testable=src == "public", reason="" if src == "public" else "the synthetic world is not China",
+                       study_spec=tr == "slog_10k")
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def test_the_data_source_is_a_stratum_not_a_choice():
+    """Pooled over sources the source "moved" B1 most (67% vs 0%); within each source only the
+    analysis choices count, and every share is per source."""
+    from types import SimpleNamespace
+
+    rows = _two_source_rows()
+    assert "source" not in mv.ANALYSIS_DIMS
+    inf = mv.influence(rows, "B1", "public")
+    assert set(inf["dimension"]) == {"transform"} and inf["range"].iloc[0] == 1.0
+    with pytest.raises(ValueError, match="stratum"):
+        mv.influence(rows, "B1")
+    dim, words = mv.moves_most(rows, "B1", "public")
+    assert dim == "transform" and "100%" in words and "0%" in words
+    assert mv.moves_most(rows, "B1", "synthetic")[0] == ""  # fails under every transform: nothing moves it
+    res = SimpleNamespace(rows=rows, meta={"sources": ["public", "synthetic"]})
+    by = mv.source_summary(res)
+    assert list(by["source"]) == ["public", "synthetic"]
+    assert by["share_holds"].round(3).tolist() == [0.667, 0.0] and by["not_testable"].tolist() == [0, 3]
+    table = mv.summary_table(res)
+    assert list(table["source"]) == ["public", "synthetic"] and list(table["holds, % of evaluable"]) == ["67%", "0%"]
+    synth = mv.source_sentence(next(by[by["source"] == "synthetic"].itertuples()))
+    assert "none of the 3 can be judged on this source" in synth and "run anyway, its checks hold in 0%" in synth
+    assert "could be evaluated" not in synth.split("run anyway")[0]
+    assert "data source" not in mv.reading(res)
 
 
 # ----------------------------------------------------------------------------- the permutation test

@@ -312,3 +312,22 @@ def test_the_set_up_imports_what_the_chapter_uses_and_no_later_cell_imports():
         assert not re.search(r"^\s*(from|import) ", later, re.M), f"{f.name}: an import after the set-up"
         unused = [m for m in names if m != "report" and not re.search(rf"\b{m}\.", later)]
         assert not unused, f"{f.name}: imports {unused} without using them"
+
+
+def test_intro_tables_stack_on_a_narrow_screen_like_every_book_table():
+    """The key-results and what-differs tables were plain HTML: at 420 px their columns were cut off.
+    They carry the book's stacking classes and a data-label on every cell (intercity.book.CSS)."""
+    import re
+
+    c = _card(f=facts(source="public", kinds={"patents": "proxy"}))
+    p = CI.model_copy(update={"data_source": "public"})
+    for box in (narrative.key_results_html(c, "public"), narrative.key_results_html(_card(f=facts(source="synthetic")),
+                                                                                    "synthetic"),
+                narrative.differences_html(narrative.differences(p, _data("public", {}), REALISM))):
+        assert re.search(r'<table class="[^"]*\bintercity-table\b[^"]*\bintercity-stack\b', box)
+        assert '<div class="intercity-table-wrap' in box
+        heads = re.findall(r"<th>([^<]*)</th>", box)
+        cells = re.findall(r"<td( data-label=\"[^\"]*\")?>", box)
+        assert cells and all(cells), "a cell without data-label"
+        labels = re.findall(r'<td data-label="([^"]*)">', box)
+        assert set(labels) <= {h.replace("&#x27;", "'") for h in heads}

@@ -79,6 +79,10 @@ CSS = """.intercity-table-wrap{max-width:100%;overflow-x:auto;margin:0 0 1em}
 .intercity-note-ref{font-size:.75em}
 .intercity-table-legend,.intercity-table-notes{font-size:.85em;margin:.2em 0}
 .intercity-table-notes{padding-left:1.5em}
+@media (min-width:701px){
+.intercity-provenance thead th.num{hyphens:auto;overflow-wrap:anywhere}
+.intercity-provenance td[data-label="note"]{min-width:12em}
+}
 @media (max-width:700px){
 .intercity-stack,.intercity-stack tbody,.intercity-stack tr,.intercity-stack th,.intercity-stack td{display:block;width:auto}
 .intercity-stack caption{display:block}

@@ -435,14 +435,14 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("map-transfer-p1", "01_background", "transfer_received_map",
                "Industrial transfer received, {period}",
                "Choropleth map of the industrial transfer each city received in {period}, in classes (negative, then quintiles).",
-               "Sum over origins of the transfer into each city (billion yuan), measured from the MRIO tables. " + _Q),
+               "Sum over origins of the transfer into each city (billion yuan), measured from {mrio}. " + _Q),
     FigureSpec("map-transfer-p2", "01_background", "transfer_received_map",
                "Industrial transfer received, {period}",
                "Choropleth map of the industrial transfer each city received in {period}, in classes (negative, then quintiles).",
                "As above, second period. " + _Q),
     FigureSpec("map-beijing-p1", "01_background", "transfer_from_map", "Transfer received from Beijing, {period}",
                "Choropleth map of the transfer each city received from Beijing in {period}; Beijing marked by a star.",
-               "Transfer from Beijing (110000) to each city (billion yuan). " + _Q),
+               "Transfer from Beijing (110000) to each city (billion yuan), measured from {mrio}. " + _Q),
     FigureSpec("map-beijing-p2", "01_background", "transfer_from_map", "Transfer received from Beijing, {period}",
                "Choropleth map of the transfer each city received from Beijing in {period}; Beijing marked by a star.",
                "As above, second period. " + _Q),
@@ -450,7 +450,7 @@ FIGURES: tuple[FigureSpec, ...] = (
                "Distance against priority rank of destinations",
                "Line chart of the mean and median distance of destinations against their priority rank, one pair "
                "of lines per period.",
-               "Each origin's destinations ranked by the transfer it sends (1 = largest); great-circle distance "
+               "Each origin's destinations ranked by the transfer it sends (1 = largest; measured from {mrio}); great-circle distance "
                "between city seats, averaged over origins at each rank."),
     FigureSpec("plot-nearest-rank", "01_background", "nearest_rank_plot", "Priority rank of the nearest city",
                "Bar chart of the share of origins whose nearest city gets each priority rank, per period.",
@@ -478,7 +478,7 @@ FIGURES: tuple[FigureSpec, ...] = (
                "As above, last MRIO year."),
     FigureSpec("hist-it", "02_measurement", "histogram", "Distribution of IT",
                "Histogram of IT, the signed log of the transfer, over all pair-periods.",
-               "IT = sign(T) ln(1 + |T|), T in {money_unit} (the money_unit parameter), for every ordered pair and period of the panel."),
+               "IT = sign(T) ln(1 + |T|), T in {money_unit} (the money_unit parameter) measured from {mrio}, for every ordered pair and period of the panel."),
     FigureSpec("tier-plot", "06_distance", "tier_coefficients", "Effect on IT by distance tier",
                "Dot plot of HSR and information coefficients with 90% confidence intervals in each distance "
                "tier, down- and up-gradient.",
@@ -520,6 +520,18 @@ FIGURES = FIGURES + tuple(
     for c in CURVE_CLAIMS)
 FIGURE_BY_ID = {f.id: f for f in FIGURES}
 
+#: What each source's city MRIO is, for captions (field ``{mrio}`` of :func:`show`): on the public
+#: source it is a stand-in for the study's CEADs tables, and a caption must say so.
+MRIO_WORDS = {"public": "the stand-in city MRIO (national IO tables regionalised to cities; not the study's CEADs tables)",
+              "synthetic": "the synthetic MRIO (a Chenery-Moses world, not China)",
+              "ceads": "the user's CEADs city MRIO tables"}
+
+
+def mrio_words(source: str) -> str:
+    """:data:`MRIO_WORDS` of ``source`` ("the <source> source's MRIO" for a source not listed)."""
+    return MRIO_WORDS.get(source, f"the {source} source's MRIO")
+
+
 def source_line(study) -> str:
     """"Data: ..." naming the bundle a figure was drawn from (source, parameter set, cities)."""
     from intercity.report import SOURCE_TEXT
@@ -544,6 +556,8 @@ def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures",
     spec = FIGURE_BY_ID[fig_id]
     if "{money_unit}" in spec.alt + spec.title + spec.caption:  # the unit of IT (parameter money_unit)
         fields.setdefault("money_unit", study.params.money_unit)
+    if "{mrio}" in spec.alt + spec.title + spec.caption:  # what the transfer is measured from, on this source
+        fields.setdefault("mrio", mrio_words(study.source))
     alt, title, caption = (spec.alt.format(**fields), spec.title.format(**fields), spec.caption.format(**fields))
     png = staticfig.save_png(fig, Path(static_dir) / f"{fig_id}.png").as_posix()
     # on screen the caption carries the title: the plot drops its own (a long title is clipped on a phone)
@@ -557,16 +571,41 @@ def show(fig: go.Figure, fig_id: str, study, static_dir: str | Path = "figures",
                  "</figcaption></figure>"))
 
 
-def index(notebook_dir: Path | None = None) -> pd.DataFrame:
-    """The figure index: id, title, notebook, code cell (1-based, counting code cells) and
-    function, found by looking the id up in the notebook sources."""
+#: The title fields of the figures drawn for one period or year, from the parameter set (what the
+#: notebooks pass to :func:`show`): the first/second period's label, the first/last MRIO year.
+_PARAM_FIELDS = {
+    "map-transfer-p1": lambda p: {"period": p.period_labels[0]},
+    "map-transfer-p2": lambda p: {"period": p.period_labels[-1]},
+    "map-beijing-p1": lambda p: {"period": p.period_labels[0]},
+    "map-beijing-p2": lambda p: {"period": p.period_labels[-1]},
+    "map-hsr-first": lambda p: {"year": min(p.mrio_years)},
+    "map-hsr-last": lambda p: {"year": max(p.mrio_years)},
+    "map-info-first": lambda p: {"year": min(p.mrio_years)},
+    "map-info-last": lambda p: {"year": max(p.mrio_years)},
+}
+
+
+def title(fig_id: str, params=None) -> str:
+    """The title of registered figure ``fig_id`` as the book shows it: its period or year filled from
+    ``params`` (a :class:`intercity.params.Params`: ``period_labels``, ``mrio_years``). Without
+    ``params`` a field stays a readable placeholder ("<period>")."""
+    spec = FIGURE_BY_ID[fig_id]
+    if params is not None and fig_id in _PARAM_FIELDS:
+        return spec.title.format(**_PARAM_FIELDS[fig_id](params))
+    return spec.title.replace("{period}", "<period>").replace("{year}", "<year>")
+
+
+def index(params=None, notebook_dir: Path | None = None) -> pd.DataFrame:
+    """The figure index: id, title (fields filled from ``params``, see :func:`title`), notebook, code
+    cell (1-based, counting code cells) and function, found by looking the id up in the notebook
+    sources."""
     notebook_dir = Path(notebook_dir or paths.NOTEBOOK_DIR)
     rows = []
     for f in FIGURES:
         nb = nbformat.read(notebook_dir / f"{f.notebook}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         cells = [k for k, c in enumerate(code, start=1) if f'"{f.id}"' in c.source]
-        rows.append({"figure": f.id, "title": f.title.replace("{period}", "<period>").replace("{year}", "<year>"),
+        rows.append({"figure": f.id, "title": title(f.id, params),
                      "notebook": f.notebook, "code cell": cells[0] if cells else None,
                      "function": f"figures.{f.function}"})
     return pd.DataFrame(rows)

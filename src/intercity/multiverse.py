@@ -975,13 +975,34 @@ def _spec_level(rows: pd.DataFrame, claim_id: str) -> pd.DataFrame:
     return sub[sub["check"] == sub["check"].min()]
 
 
-def influence(rows: pd.DataFrame, claim_id: str) -> pd.DataFrame:
-    """How each choice moves a claim: per crossed choice and value, the specifications, how many
-    of them could be evaluated (claim result holds or fails) and the share in which it holds;
-    ``range`` = the largest minus the smallest share over the choice's values."""
+#: The analysis choices: every dimension but the data source. The data source is a stratum, not a
+#: choice: no source of this build is the study's (CEADs tables of China), so pooling them into one
+#: share, or calling the source the choice that "moves" a claim, would mix measurements of different
+#: worlds. Shares, and the choice that moves a claim most, are computed within each source.
+ANALYSIS_DIMS: tuple[str, ...] = tuple(d for d in DIMS if d != "source")
+#: How the chapter names each source (a stratum).
+SOURCE_WORDS = {"public": "the public data (a stand-in city MRIO: national tables regionalised)",
+                "synthetic": "the synthetic world (not China)", "ceads": "the user's CEADs tables"}
+
+
+def _source_words(src: str) -> str:
+    return SOURCE_WORDS.get(src, f"the {src} source")
+
+
+def influence(rows: pd.DataFrame, claim_id: str, source: str | None = None) -> pd.DataFrame:
+    """How each analysis choice (:data:`ANALYSIS_DIMS`, not the data source) moves a claim within
+    one data source (``source``; None: the rows must hold one source only, else ValueError): per
+    crossed choice and value, the specifications, how many of them could be evaluated (claim result
+    holds or fails) and the share in which it holds; ``range`` = the largest minus the smallest
+    share over the choice's values."""
     spec = _spec_level(rows, claim_id)
+    if source is not None:
+        spec = spec[spec["source"] == source]
+    elif spec["source"].nunique() > 1:
+        raise ValueError(f"influence of claim {claim_id}: the rows hold sources {sorted(spec['source'].unique())}; "
+                         "name one (the data source is a stratum, not a choice)")
     out = []
-    for d in DIMS:
+    for d in ANALYSIS_DIMS:
         vals = spec[d].unique()
         if len(vals) < 2:
             continue
@@ -998,11 +1019,14 @@ def influence(rows: pd.DataFrame, claim_id: str) -> pd.DataFrame:
     return frame
 
 
-def moves_most(rows: pd.DataFrame, claim_id: str) -> tuple[str, str]:
-    """(dimension, sentence): the choice whose values move the claim's share of holding
-    specifications most (:func:`influence`), in words."""
-    inf = influence(rows, claim_id)
+def moves_most(rows: pd.DataFrame, claim_id: str, source: str | None = None) -> tuple[str, str]:
+    """(dimension, sentence): the analysis choice whose values move the claim's share of holding
+    specifications most within data source ``source`` (:func:`influence`; never the source
+    itself), in words."""
+    inf = influence(rows, claim_id, source)
     spec = _spec_level(rows, claim_id)
+    if source is not None:
+        spec = spec[spec["source"] == source]
     ev = spec["claim_result"].isin(["holds", "fails"])
     if inf["range"].notna().sum() == 0 or not ev.any():
         return "", (f"no choice can be judged: none of its {len(spec):,} specifications could be evaluated"
@@ -1019,35 +1043,91 @@ def moves_most(rows: pd.DataFrame, claim_id: str) -> tuple[str, str]:
                f"{w.get(lo['value'], lo['value'])}")
 
 
+def source_summary(res: Result) -> pd.DataFrame:
+    """One row per claim and data source (the sources in the build's order, its own first): the
+    specifications on that source, how many are not testable on it, not identified, hold and fail;
+    the share holding among those that could be evaluated (and among the testable ones); the
+    study's own specification's result; and the analysis choice that moves the claim most on that
+    source (:func:`moves_most`), in words. Nothing is pooled across sources."""
+    rows = res.rows
+    out = []
+    for claim in claims():
+        spec_all = _spec_level(rows, claim.id)
+        for src in [s for s in res.meta["sources"] if s in set(spec_all["source"])]:
+            spec = spec_all[spec_all["source"] == src]
+            ev = spec["claim_result"].isin(["holds", "fails"])
+            tv = ev & spec["testable"]
+            holds = spec["claim_result"] == "holds"
+            study = spec[spec["study_spec"] & spec["inference"].isin([NA, DIMENSIONS["inference"].study])]
+            dim, words = moves_most(rows, claim.id, src)
+            reasons = spec.loc[~spec["testable"], "reason"].value_counts()
+            out.append({"claim": claim.id, "source": src, "specifications": len(spec),
+                        "not_testable": int((~spec["testable"]).sum()),
+                        "not_testable_reason": reasons.index[0] if len(reasons) else "",
+                        "not_identified": int((spec["claim_result"] == NOT_IDENTIFIED).sum()),
+                        "holds": int(holds.sum()), "fails": int((spec["claim_result"] == "fails").sum()),
+                        "share_holds": float(holds.sum() / ev.sum()) if ev.any() else np.nan,
+                        "share_holds_testable": float((holds & tv).sum() / tv.sum()) if tv.any() else np.nan,
+                        "study_spec": "; ".join(sorted(set(study["claim_result"]))) or NA,
+                        "moves_most": dim, "moves_most_words": words})
+    return pd.DataFrame(out)
+
+
+def source_sentence(r) -> str:
+    """What the multiverse says of one claim on one source (a row of :func:`source_summary`)."""
+    n, ev = r.specifications, r.holds + r.fails
+    head = f"On {_source_words(r.source)}, {n:,} specifications"
+    if r.not_testable == n:
+        text = f"{head}: none of the {n:,} can be judged on this source ({r.not_testable_reason})"
+        text += (f"; run anyway, its checks hold in {_pct(r.share_holds)} of the {ev:,} that could be evaluated"
+                 if ev else "; none could be evaluated either")
+    else:
+        parts = [f"{r.not_testable:,} not testable on this source"] if r.not_testable else []
+        if r.not_identified:
+            parts.append(f"{r.not_identified:,} not identified")
+        text = head + (f" ({'; '.join(parts)})" if parts else "")
+        if ev:
+            text += f": it holds in {_pct(r.share_holds)} of the {ev:,} that could be evaluated"
+            if np.isfinite(r.share_holds_testable) and r.not_testable:
+                text += f" and in {_pct(r.share_holds_testable)} of the testable ones"
+        else:
+            text += ": none could be evaluated"
+    text += f"; under the study's choices it {r.study_spec if r.study_spec != NA else 'has no result'}"
+    w = r.moves_most_words
+    text += f"; the choice that moves it most there is {w}" if r.moves_most else f"; {w}"
+    return text + "."
+
+
 def claim_summary(res: Result) -> pd.DataFrame:
-    """One row per claim: specifications, how many are not testable on their source, not
-    identified, hold and fail; the share holding among those that could be evaluated (and among
-    the testable ones); the study's own specification's result on each source; the
+    """One row per claim: ``specifications_all`` on all sources; per source (the rows of
+    :func:`source_summary`, here as "source: share" words in ``share_holds_by_source`` and
+    ``not_testable_by_source``) the counts and shares; ``share_holds`` and ``moves_most`` of the build's
+    own source (the first; shares are never pooled across sources: no source is the study's); the
     specification-curve test (share significant in the claimed direction, median, their
-    permutation p values); and the choice that moves the claim most, in words."""
+    permutation p values); and ``evidence``, the claim's sentence per source (:func:`source_sentence`)."""
     if res._summary is not None:
         return res._summary.copy()
-    rows = res.rows
+    by = source_summary(res)
     tests = res.tests.set_index("claim")
     out = []
     for claim in claims():
-        spec = _spec_level(rows, claim.id)
-        ev = spec["claim_result"].isin(["holds", "fails"])
-        tv = ev & spec["testable"]
-        holds = spec["claim_result"] == "holds"
-        study = spec[spec["study_spec"] & spec["inference"].isin([NA, DIMENSIONS["inference"].study])]
-        dim, words = moves_most(rows, claim.id)
+        sub = by[by["claim"] == claim.id]
+        own = sub.iloc[0]
         t = tests.loc[claim.id]
-        out.append({"claim": claim.id, "section": claim.section, "text": claim.claim, "specifications": len(spec),
-                    "not_testable": int((~spec["testable"]).sum()),
-                    "not_identified": int((spec["claim_result"] == NOT_IDENTIFIED).sum()),
-                    "holds": int(holds.sum()), "fails": int((spec["claim_result"] == "fails").sum()),
-                    "share_holds": float(holds.sum() / ev.sum()) if ev.any() else np.nan,
-                    "share_holds_testable": float((holds & tv).sum() / tv.sum()) if tv.any() else np.nan,
-                    "study_spec": "; ".join(f"{r.source}: {r.claim_result}" for r in study.itertuples()),
+        out.append({"claim": claim.id, "section": claim.section, "text": claim.claim,
+                    "specifications": int(own["specifications"]), "specifications_all": int(sub["specifications"].sum()),
+                    "source": own["source"],
+                    "not_testable": int(own["not_testable"]), "not_identified": int(own["not_identified"]),
+                    "holds": int(own["holds"]), "fails": int(own["fails"]),
+                    "share_holds": own["share_holds"], "share_holds_testable": own["share_holds_testable"],
+                    "share_holds_by_source": "; ".join(f"{r.source}: {_pct(r.share_holds)}" for r in sub.itertuples()),
+                    "not_testable_by_source": "; ".join(f"{r.source}: {r.not_testable:,} of {r.specifications:,}"
+                                                        for r in sub.itertuples()),
+                    "study_spec": "; ".join(f"{r.source}: {r.study_spec}" for r in sub.itertuples()),
                     "curve_specs": int(t["specs"]), "share_significant": t["share_significant"],
                     "p_share": t["p_share"], "median": t["median"], "p_median": t["p_median"],
-                    "moves_most": dim, "moves_most_words": words})
+                    "moves_most": own["moves_most"], "moves_most_words": f"on {own['source']}, {own['moves_most_words']}",
+                    "evidence": " ".join(source_sentence(r) for r in sub.itertuples())})
     res._summary = pd.DataFrame(out)
     return res._summary.copy()
 
@@ -1097,13 +1177,14 @@ def curve(res: Result, claim_id: str, max_points: int | None = None) -> Curve:
 
 def headline(res: Result) -> dict[str, object]:
     """Numbers for the chapter's prose: specifications, models, claims, sources, rows, seconds,
-    and how many claims hold in most of their evaluable specifications."""
+    and, on the build's own source (``mv_own_source``; shares are per source, never pooled), how many
+    claims hold in most of their evaluable specifications."""
     summ = claim_summary(res)
     m = res.meta
     return {"mv_specs": f"{m['specifications']:,}", "mv_models": f"{m['models']:,}",
             "mv_models_ppml": f"{m['models_ppml']:,}", "mv_rows": f"{m['rows']:,}", "mv_claims": str(len(summ)),
             "mv_sources": ", ".join(m["sources"]), "mv_seconds": f"{m['seconds']:.0f}",
-            "mv_permutations": str(m["permutations"]),
+            "mv_permutations": str(m["permutations"]), "mv_own_source": _source_words(m["sources"][0]),
             "mv_majority": str(int((summ["share_holds"] > 0.5).sum())),
             "mv_testable_claims": str(int((summ["not_testable"] < summ["specifications"]).sum())),
             "mv_robust": str(int((summ["share_holds"] >= 0.9).sum())),
@@ -1134,6 +1215,12 @@ def choices_table(res: Result) -> pd.DataFrame:
         dim = DIMENSIONS[d]
         vals = sources if d == "source" else res.meta["values"][d]
         shown = [f"{dim.words.get(v, v)}{' (the study)' if v == dim.study and d != 'source' else ''}" for v in vals]
+        if d == "source":  # a stratum, not a choice: every result is given per source
+            out.append({"choice": f"{dim.title} (a stratum, not a choice)", "values": "; ".join(shown),
+                        "why": "None of these sources is the study's (the CEADs tables of China): each is analysed "
+                               "apart, its shares never pooled with another's, and it is never the choice that "
+                               "'moves' a claim. " + dim.why})
+            continue
         out.append({"choice": dim.title, "values": "; ".join(shown), "why": dim.why})
     return pd.DataFrame(out)
 
@@ -1148,12 +1235,12 @@ def _fmt_p(p: float) -> str:
 def glue_values(res: Result) -> dict[str, str]:
     """Every number and sentence the chapter glues: :func:`headline`, and per claim ``mv_<id>_*``
     (claim, specs, share, share_testable, not_testable, not_identified, study, moves, p_share,
-    p_median, share_sig, test)."""
+    p_median, share_sig, test): counts of the build's own source, ``share`` per source ("public: 40%; ...")."""
     out = dict(headline(res))
     summ = claim_summary(res)
     for r in summ.itertuples():
         k = f"mv_{r.claim}"
-        out.update({f"{k}_claim": r.text, f"{k}_specs": f"{r.specifications:,}", f"{k}_share": _pct(r.share_holds),
+        out.update({f"{k}_claim": r.text, f"{k}_specs": f"{r.specifications:,}", f"{k}_share": r.share_holds_by_source,
                     f"{k}_share_testable": _pct(r.share_holds_testable), f"{k}_not_testable": f"{r.not_testable:,}",
                     f"{k}_not_identified": f"{r.not_identified:,}", f"{k}_study": r.study_spec or "n/a",
                     f"{k}_moves": r.moves_most_words, f"{k}_p_share": _fmt_p(r.p_share),
@@ -1169,25 +1256,9 @@ def glue_values(res: Result) -> dict[str, str]:
 
 
 def claim_sentence(r) -> str:
-    """What the multiverse says of one claim (a row of :func:`claim_summary`), in words."""
-    n, ev = r.specifications, r.holds + r.fails
-    parts = [f"{n:,} specifications"]
-    if r.not_testable == n:
-        parts.append("none testable on its source")
-    elif r.not_testable:
-        parts.append(f"{r.not_testable:,} not testable on their source")
-    if r.not_identified:
-        parts.append(f"{r.not_identified:,} not identified")
-    text = f"{parts[0]} ({'; '.join(parts[1:])})" if len(parts) > 1 else parts[0]
-    if ev:
-        text += f". It holds in {_pct(r.share_holds)} of the {ev:,} that could be evaluated"
-        if np.isfinite(r.share_holds_testable) and r.not_testable:
-            text += f" and in {_pct(r.share_holds_testable)} of the testable ones"
-    else:
-        text += ". None could be evaluated"
-    text += f". Under the study's choices: {r.study_spec or 'n/a'}. "
-    w = r.moves_most_words
-    text += (f"The choice that moves it most is {w}." if r.moves_most else f"{w[:1].upper()}{w[1:]}.")
+    """What the multiverse says of one claim (a row of :func:`claim_summary`), in words: per data
+    source (a stratum: :func:`source_sentence`), then the specification-curve test."""
+    text = r.evidence
     if r.curve_specs:
         text += (f" Specification-curve test over {r.curve_specs:,} least-squares specifications: "
                  f"{_pct(r.share_significant)} significant in the claimed direction (permutation p = "
@@ -1196,46 +1267,65 @@ def claim_sentence(r) -> str:
 
 
 def testable_text(res: Result) -> str:
-    """Which specifications this build's sources can test, in words."""
+    """Which specifications this build's sources can test, in words, source by source."""
     spec = res.rows[res.rows["check"] == 1].drop_duplicates(["claim", "spec"])
-    n, bad = len(spec), int((~spec["testable"]).sum())
-    if bad == n:
-        reasons = spec["reason"].value_counts()
-        return (f"None of the {n:,} specifications is testable as a claim about China on this build's sources "
-                f"({reasons.index[0]}); the shares below say what the study's design finds in these data, not "
-                "whether the study is right.")
-    return (f"{n - bad:,} of the {n:,} specifications are testable on their source; {bad:,} are not (a proxy, "
-            "constant or mostly imputed variable, too few pairs with varying HSR, or the synthetic source) and are "
-            "counted apart.")
+    parts = []
+    for src in res.meta["sources"]:
+        sub = spec[spec["source"] == src]
+        n, bad = len(sub), int((~sub["testable"]).sum())
+        if not n:
+            continue
+        if bad == n:
+            reasons = sub["reason"].value_counts()
+            parts.append(f"on {_source_words(src)}, none of the {n:,} specifications can be judged as a claim about "
+                         f"China ({reasons.index[0]}): run anyway, they say what the study's design finds in these "
+                         "data, not whether the study is right")
+        else:
+            parts.append(f"on {_source_words(src)}, {n - bad:,} of the {n:,} specifications are testable and {bad:,} "
+                         "are not (a proxy, constant or mostly imputed variable, or too few pairs with varying HSR)")
+    text = "; ".join(parts)
+    return (text[:1].upper() + text[1:] + ". The data source is a stratum, not a choice: no source of this build is "
+            "the study's CEADs tables of China, so every share is given per source and never pooled, and the choice "
+            "that moves a claim most is sought among the analysis choices within each source.")
 
 
 def reading(res: Result) -> str:
-    """The chapter's reading in words, from the numbers of this build."""
-    summ = claim_summary(res)
-    ev = summ[summ["share_holds"].notna()]
+    """The chapter's reading in words, from the numbers of this build, source by source."""
+    by = source_summary(res)
+    n_claims = by["claim"].nunique()
 
     def ids(frame: pd.DataFrame) -> str:
         return ", ".join(frame["claim"]) if len(frame) else "none"
 
-    robust = ev[ev["share_holds"] >= 0.9]
-    fragile = ev[(ev["share_holds"] > 0.1) & (ev["share_holds"] < 0.9)]
-    never = ev[ev["share_holds"] <= 0.1]
-    movers = summ.loc[summ["moves_most"] != "", "moves_most"].value_counts()
-    top = (f"The choice that most often decides a claim is the {DIMENSIONS[movers.index[0]].title} "
-           f"({movers.iloc[0]} of {len(summ)} claims)." if len(movers) else "No choice moves any claim.")
-    none = summ[summ["share_holds"].isna()]
-    return (f"Of the {len(summ)} claims, {len(robust)} hold in at least 90% of their evaluable specifications "
-            f"({ids(robust)}), {len(fragile)} hold in some but not others ({ids(fragile)}), and {len(never)} hold in "
-            f"at most 10% ({ids(never)})" + (f"; {len(none)} cannot be evaluated in any specification "
-                                              f"({ids(none)})" if len(none) else "") + f". {top}")
+    out = []
+    for src in res.meta["sources"]:
+        sub = by[by["source"] == src]
+        if sub.empty:
+            continue
+        ev = sub[sub["share_holds"].notna()]
+        robust = ev[ev["share_holds"] >= 0.9]
+        fragile = ev[(ev["share_holds"] > 0.1) & (ev["share_holds"] < 0.9)]
+        never = ev[ev["share_holds"] <= 0.1]
+        none = sub[sub["share_holds"].isna()]
+        judged = "" if sub["not_testable"].lt(sub["specifications"]).any() else " (none can be judged on this source: run anyway)"
+        movers = sub.loc[sub["moves_most"] != "", "moves_most"].value_counts()
+        top = (f"the analysis choice that most often decides a claim there is the {DIMENSIONS[movers.index[0]].title} "
+               f"({movers.iloc[0]} of {len(sub)} claims)" if len(movers) else "no analysis choice moves any claim there")
+        out.append(f"On {_source_words(src)}{judged}, of the {len(sub)} claims, {len(robust)} hold in at least 90% of "
+                   f"their evaluable specifications ({ids(robust)}), {len(fragile)} hold in some but not others "
+                   f"({ids(fragile)}), and {len(never)} hold in at most 10% ({ids(never)})"
+                   + (f"; {len(none)} cannot be evaluated in any specification ({ids(none)})" if len(none) else "")
+                   + f"; {top}.")
+    return " ".join(out) if out else f"None of the {n_claims} claims has a specification."
 
 
 def summary_table(res: Result) -> pd.DataFrame:
-    """:func:`claim_summary` for the page, counts and shares: specifications by verdict, the share
-    holding (of those that could be evaluated, and of the testable ones), the study's choices."""
-    s = claim_summary(res)
+    """:func:`source_summary` for the page: one row per claim and data source (a stratum, never
+    pooled), specifications by verdict, the share holding (of those that could be evaluated, and of
+    the testable ones), the study's choices on that source."""
+    s = source_summary(res)
     return pd.DataFrame({
-        "claim": s["claim"], "specs": s["specifications"], "not testable": s["not_testable"],
+        "claim": s["claim"], "source": s["source"], "specs": s["specifications"], "not testable": s["not_testable"],
         "not identified": s["not_identified"], "holds": s["holds"], "fails": s["fails"],
         "holds, % of evaluable": [_pct(v) for v in s["share_holds"]],
         "holds, % of testable": [_pct(v) for v in s["share_holds_testable"]],

@@ -141,9 +141,12 @@ def key_results_html(card: pd.DataFrame, source: str) -> str:
         if not none_testable:
             cells.append(str(r["testable"]))
         cells += [_ids(r[k]) for k in keys]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    table = ('<div class="intercity-key-results-wrap" style="overflow-x:auto"><table class="table '
-             'intercity-key-results-table"><thead><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        body.append("<tr>" + "".join(f'<td data-label="{html.escape(h, quote=True)}">{c}</td>'
+                                     for h, c in zip(head, cells)) + "</tr>")
+    # the book's table classes: stacks into labelled blocks on a narrow screen (intercity.book.CSS)
+    table = ('<div class="intercity-table-wrap intercity-key-results-wrap" id="key-results-table"><table class="table '
+             'intercity-table intercity-stack intercity-key-results-table"><thead><tr>'
+             + "".join(f"<th>{html.escape(h)}</th>" for h in head)
              + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
     foot = (f"The study's own numbers support {n['published_support']} of its {n['claims']} claims: "
             f"{n['published_hold']} on its printed coefficients and {n['published_asserted']} asserted from figures "
@@ -590,11 +593,13 @@ def differences_html(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("aspect", "the study", "this build", "differs"))
     marked = ' class="intercity-differs"'
     body = "".join(
-        f'<tr{marked if r["differs"] == "yes" else ""}><td>{html.escape(r["aspect"])}</td>'
-        f'<td>{html.escape(r["the study"])}</td><td>{html.escape(r["this build"])}</td>'
-        f'<td>{html.escape(r["differs"])}</td></tr>' for r in frame.to_dict("records"))
-    return ('<div class="intercity-differences-wrap" id="what-differs" style="overflow-x:auto"><table class="table '
-            f'intercity-differences"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
+        f'<tr{marked if r["differs"] == "yes" else ""}>'
+        + "".join(f'<td data-label="{k}">{html.escape(r[k])}</td>' for k in ("aspect", "the study", "this build", "differs"))
+        + "</tr>" for r in frame.to_dict("records"))
+    # the book's table classes: stacks into labelled blocks on a narrow screen (intercity.book.CSS)
+    return ('<div class="intercity-table-wrap intercity-differences-wrap" id="what-differs"><table class="table '
+            f'intercity-table intercity-stack intercity-differences"><thead><tr>{head}</tr></thead><tbody>{body}'
+            '</tbody></table></div>')
 
 
 def differences_table(params, data):

@@ -93,7 +93,9 @@ def _scatter(ax, t) -> None:
         if marker in ("|", "_", "x", "+"):  # unfilled markers are drawn in their face colour
             edge = None
         colour = {"color": color} if isinstance(color, (str, tuple)) else {"c": color}
-        if is_open and isinstance(color, (str, tuple)):  # plotly "-open" symbols: outline only
+        if is_open and edge is not None and isinstance(color, (str, tuple)):  # plotly "-open": outline only
+            # (not for unfilled markers such as "line-ns-open": they have no face, matplotlib draws them in
+            # their face colour and warns if given an edge colour)
             colour, edge = {"facecolors": "none"}, color
         ax.scatter(x, y, s=size, marker=marker, alpha=opacity if m.opacity is None else float(m.opacity),
                    edgecolors=edge, linewidths=1.2 if is_open else 0.5, zorder=3, label=name, **colour)

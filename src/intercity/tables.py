@@ -126,7 +126,7 @@ TABLES: tuple[TableSpec, ...] = (
               "Design lab: published coefficients against the minimum detectable effect", "check"),
     TableSpec("lab-rejection-tiers", "10_design_lab", "lab.rejection_table(P, L['summary'], ('tier',))",
               "Design lab: rejection rate at 5% of the distance-tier models", "check"),
-    TableSpec("figure-index", "09_figure_index", "figures.index()", "Figure index", "index"),
+    TableSpec("figure-index", "09_figure_index", "figures.index(P)", "Figure index", "index"),
     TableSpec("multiverse-choices", "11_multiverse", "multiverse.choices_table(M)",
               "The choices: their values (the study's marked) and why each alternative is defensible"),
     TableSpec("multiverse-claims", "11_multiverse", "multiverse.summary_table(M)",

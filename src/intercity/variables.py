@@ -20,6 +20,7 @@ suffix. The money unit of the transfer is a parameter (``money_unit``, default 1
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -43,6 +44,42 @@ class Variable:
 
 
 _YB = "city statistical yearbooks (study); public panels or imputed (public source); generated (synthetic)"
+
+#: The bundle (city-year) variables each panel variable is built from (as
+#: :data:`intercity.scorecard.PANEL_VARIABLES`, for the controls too); a bundle variable is its own input.
+INPUTS: dict[str, tuple[str, ...]] = {
+    "factor_labor": ("employment", "population"), "factor_fcapital": ("fixed_assets",),
+    "factor_ccapital": ("liquid_assets",), "factor_flc": ("fixed_assets", "employment"),
+    "factor_clc": ("liquid_assets", "employment"), "factor_tech": ("patents",), "edl": ("gdp_per_capita",),
+    "ul": ("urbanization",), "fil": ("fdi_gdp",), "hcl": ("college_per_pop",), "ftl": ("trade_gdp",),
+    "gel": ("gov_exp_gdp",), "pop": ("population",)}
+#: What each city-year variable is on the public source: real, a proxy (of what, by what) or imputed
+#: (:data:`intercity.sources.city_stats.VARIABLE_SOURCES` in short; a test keeps the two in step).
+PUBLIC_NATURE: dict[str, str] = {
+    "gdp_per_capita": "real: nominal GDP / resident population (G-P panels)",
+    "population": "real: resident population (G-P panel; gaps interpolated)",
+    "fdi_gdp": "real: FDI (G-P panel) / GDP; partial, gaps imputed",
+    "employment": "real: persons employed in urban units (yearbook); partial, gaps imputed",
+    "urbanization": "proxy of the urbanisation rate: registered population of the urban districts / of the whole city",
+    "fixed_assets": "proxy of net fixed assets, GDP-derived: nominal GDP x the national capital-formation ratio",
+    "liquid_assets": "proxy of liquid assets: year-end deposits of financial institutions",
+    "patents": "proxy, NOT patent counts: persons employed in scientific research and technical services",
+    "college_per_pop": "imputed: the study's published median, one constant for every city and year",
+    "trade_gdp": "imputed: the study's published median, one constant for every city and year",
+    "gov_exp_gdp": "imputed: the study's published median, one constant for every city and year",
+}
+#: A few words for what a proxy measures, for labels ("(proxy: ...)").
+PROXY_WHAT: dict[str, str] = {
+    "fixed_assets": "GDP-derived", "liquid_assets": "bank deposits",
+    "patents": "persons employed in research and technical services",
+    "urbanization": "urban-district share of registered population"}
+
+
+def _yb(*inputs: str) -> str:
+    """The source of a variable built from city-year variables ``inputs``, per data source."""
+    public = "; ".join(f"{c}: {PUBLIC_NATURE[c]}" if len(inputs) > 1 else PUBLIC_NATURE[c] for c in inputs)
+    return (f"study: city statistical yearbooks. Public source: {public}. Synthetic: generated. CEADs: the user's "
+            "city panel where given, else as the public source")
 _MRIO = "city MRIO tables 2012, 2015, 2017 (study: CEADs; public source: a regionalised stand-in; synthetic)"
 
 VARIABLES: tuple[Variable, ...] = (
@@ -223,13 +260,20 @@ def split_side(name: str) -> tuple[str, str]:
     return name, ""
 
 
+_FLAGGED = re.compile(r"^(\S+) \(((?:proxy|imputed)[^)]*)\)$")
+
+
 def label(name: str, sample: bool = False) -> str:
     """Readable words for a variable, regressor, outcome or sample name, e.g. ``"HSR connectivity"``
     for ``connectivity_HSR``, ``"GDP per capita (origin)"`` for ``edl_i``; with ``sample=True`` a
     name shared by a flag and a sample (``down_gradient``) reads as the sample. Unknown names come
-    back unchanged (a table never loses a row label)."""
+    back unchanged (a table never loses a row label). A name :func:`flagged` as proxy or imputed
+    ("factor_tech (proxy: ...)") reads as its label followed by the flag."""
     if sample and name in SAMPLE_LABELS:
         return SAMPLE_LABELS[name]
+    m = _FLAGGED.match(name)
+    if m and m.group(1) != name:  # a name flagged by :func:`flagged`: its label, then the flag
+        return f"{label(m.group(1), sample)} ({m.group(2)})"
     base, side = split_side(name)
     if side:
         return f"{_BY_NAME[base].label} ({SIDES[side]})"
@@ -237,12 +281,62 @@ def label(name: str, sample: bool = False) -> str:
     return v.label if v else name
 
 
+def source_text(name: str) -> str:
+    """Where a variable comes from, per data source: for a variable built from the city-year
+    variables (:data:`INPUTS`, or one of them) what it is on each source (real, a proxy of what,
+    imputed: :data:`PUBLIC_NATURE`), else the :class:`Variable`'s ``source``. KeyError for an
+    unknown name."""
+    v = get(name)
+    if v.source != _YB:
+        return v.source
+    inputs = INPUTS.get(v.name, (v.name,) if v.name in PUBLIC_NATURE else ())
+    return _yb(*inputs) if inputs else v.source
+
+
+def provenance_flag(name: str, data) -> str:
+    """What the bundle ``data`` (a StudyData) holds for variable ``name`` (a panel or city-year
+    variable, ``_i``/``_j`` allowed): "proxy: <what>" when most values of an input are a proxy
+    (``prov_<input>`` of ``data.city_year``, one of :data:`intercity.schema.PROVENANCE`),
+    "imputed constant" / "imputed" when most are imputed (constant: one value throughout), else ""
+    (observed, interpolated, the user's or synthetic values: the data realism table tells those)."""
+    base, _ = split_side(name)
+    cy = getattr(data, "city_year", None)
+    if cy is None:
+        return ""
+    imputed = ""
+    for col in INPUTS.get(base, (base,)):
+        prov = f"prov_{col}"
+        if prov not in cy.columns or not len(cy):
+            continue
+        share = cy[prov].astype(str).value_counts(normalize=True)
+        if share.get("proxy", 0.0) >= 0.5:
+            return f"proxy: {PROXY_WHAT.get(col, col + ' stands in (see the data realism table)')}"
+        if share.get("imputed", 0.0) >= 0.5 and not imputed:
+            imputed = "imputed constant" if cy[col].nunique(dropna=True) <= 1 else "imputed"
+    return imputed
+
+
+def flagged(name: str, data) -> str:
+    """``name`` with its :func:`provenance_flag` in brackets ("hcl (imputed constant)",
+    "factor_tech (proxy: ...)"), or ``name`` when it has none; :func:`label` reads the flag."""
+    flag = provenance_flag(name, data)
+    return f"{name} ({flag})" if flag else name
+
+
+def flag_column(frame: pd.DataFrame, column: str, data) -> pd.DataFrame:
+    """A copy of ``frame`` (attrs kept) with the variable names in ``column`` :func:`flagged` on ``data``."""
+    out = frame.copy()
+    out[column] = [flagged(str(v), data) for v in out[column]]
+    out.attrs = dict(frame.attrs)
+    return out
+
+
 def table(kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every variable as a frame: name, label, study name, definition, unit, source, built in, kind
     (optionally only the given kinds), in the order of :data:`VARIABLES`."""
     rows = [v for v in VARIABLES if kinds is None or v.kind in kinds]
     return pd.DataFrame([{"name": v.name, "label": v.label, "study name": v.study_name,
-                          "definition": v.definition, "unit": v.unit, "source": v.source,
+                          "definition": v.definition, "unit": v.unit, "source": source_text(v.name),
                           "built in": v.built_in, "kind": v.kind} for v in rows])
 
 
