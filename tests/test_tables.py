@@ -291,3 +291,10 @@ def test_column_kinds_from_names_and_dtypes():
                      "ok": "text"}
     shown = formatting.format_frame(pd.DataFrame({"seconds": [0.004], "N": [np.int64(148512)]}), 2)
     assert shown.iloc[0].tolist() == ["4.0e-03", "148,512"]
+
+
+def test_note_never_opens_with_a_raw_table_id(compared_without_hcl):
+    """A notebook passing the table id (or its words) as the title gets the registered title."""
+    cmp = compared_without_hcl
+    text = tables.note(cmp, "gradient_scale", "gradient scale")
+    assert text.startswith("Economic gradient.") and "gradient scale" not in text

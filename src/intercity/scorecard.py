@@ -87,7 +87,8 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from intercity import models, reference
+from intercity import formatting, models, reference, variables
+from intercity import tables as tables_mod
 from intercity.panel import CONTROLS, tier_labels
 
 #: Upper and lower bounds of p implied by printed stars.
@@ -127,6 +128,26 @@ STANDIN_MRIO_SOURCES: tuple[str, ...] = ("public",)
 SYNTHETIC_REASON = "the synthetic world is not China, so no claim about China is testable on synthetic data"
 
 
+def estimate_label(key: str) -> str:
+    """Readable words for an estimate key ``<table>:<column>``: the registered title of a study
+    table (:data:`intercity.tables.TABLES`) with the model column, e.g. "Direction of transfer (3)"
+    for ``baseline_direction:3``; "distance tier 2000-4000 km (1)" for ``tier_2000-4000:1``;
+    "synergy, 2000-4000 km (1)" for ``synergy_2000-4000:1``. A key without a column, or of an
+    unknown table, keeps its table part unchanged (no estimate loses its name)."""
+    table, _, column = key.rpartition(":")
+    if not table:
+        table, column = key, ""
+    if table in tables_mod.TABLE_BY_ID:
+        words = tables_mod.TABLE_BY_ID[table].title
+    elif table.startswith("tier_"):
+        words = f"distance tier {table[5:]} km"
+    elif table.startswith("synergy_"):
+        words = f"synergy, {table[8:]} km"
+    else:
+        words = table
+    return f"{words} ({column})" if column else words
+
+
 @dataclass(frozen=True)
 class Check:
     """One condition on one estimate (see the module docstring)."""
@@ -137,10 +158,9 @@ class Check:
     among: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        t, c = self.key.rsplit(":", 1)
-        where = f"{t} ({c})"
+        where = estimate_label(self.key)
         if self.expect == "max":
-            return f"{where} is the largest of {', '.join(self.among)}"
+            return f"{where} is the largest of {', '.join(estimate_label(k) for k in self.among)}"
         if self.expect == "0":
             return f"{where}: not significant at {self.level:.0%}"
         return f"{where}: {'> 0' if self.expect == '+' else '< 0'}, p < {self.level:g}"
@@ -521,7 +541,7 @@ def _untestable(key: str, facts: SourceFacts) -> list[tuple[str, str, str]]:
                 found.append(("mrio:standin", facts.mrio_standin, f"{role} {column}"))
     measure = hsr_measure(spec)
     if key in facts.varying_pairs and facts.varying_pairs[key] < facts.min_varying_pairs:
-        found.append((f"hsr:{measure}", "", f"{key}: {facts.varying_pairs[key]:,}"))
+        found.append((f"hsr:{measure}", "", f"{estimate_label(key)}: {facts.varying_pairs[key]:,} pairs"))
     return found
 
 
@@ -534,7 +554,7 @@ def _reasons(found: list[tuple[str, str, str]], facts: SourceFacts) -> list[str]
     for what, (text, where) in by.items():
         where = list(dict.fromkeys(where))
         if what.startswith("hsr:"):
-            out.append(f"{what[4:]} changes between periods in fewer than {facts.min_varying_pairs} ordered pairs "
+            out.append(f"{variables.label(what[4:])} changes between periods in fewer than {facts.min_varying_pairs} ordered pairs "
                        f"of the estimation sample ({'; '.join(where)})")
         elif what == "mrio:standin":
             out.append(f"{', '.join(where)} measured from a stand-in MRIO whose inter-city trade shares do not "
@@ -610,7 +630,9 @@ def _numbers_for(estimates: pd.DataFrame, cluster: str) -> _Numbers:
 
 
 def _fmt_p(p: float) -> str:
-    return "p n/a" if isnan(p) else f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
+    """"p < 0.001" or "p = 0.012" (:func:`intercity.formatting.pvalue`); "p n/a" when missing."""
+    text = formatting.pvalue(p)
+    return "p n/a" if not text else f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def _describe_numbers(keys: list[str], nums: dict[str, _Numbers]) -> str:
@@ -619,13 +641,13 @@ def _describe_numbers(keys: list[str], nums: dict[str, _Numbers]) -> str:
     first = next(iter(nums.values()))
     for k in dict.fromkeys(keys):
         if k not in first.coef:
-            parts.append(f"{k}: not estimated")
+            parts.append(f"{estimate_label(k)}: not estimated")
         elif not first.identified.get(k, True) or isnan(first.coef[k]):
-            parts.append(f"{k}: not identified")
+            parts.append(f"{estimate_label(k)}: not identified")
         else:
             detail = "; ".join(f"{c}: se {n.se.get(k, float('nan')):.3g}, {_fmt_p(n.p.get(k, float('nan')))}"
                                for c, n in nums.items())
-            parts.append(f"{k}: {first.coef[k]:.3g} ({detail})")
+            parts.append(f"{estimate_label(k)}: {first.coef[k]:.3g} ({detail})")
     return "; ".join(parts)
 
 
@@ -635,20 +657,21 @@ def _judge(groups: list[list[Check]], n: _Numbers, cluster: str) -> tuple[str, s
     checks = [ch for g in groups for ch in g]
     absent = [ch.key for ch in checks if ch.key not in n.coef]
     if absent:
-        return "not estimated", f"not estimated in this build: {', '.join(dict.fromkeys(absent))}"
+        return "not estimated", ("not estimated in this build: "
+                                 + ", ".join(estimate_label(k) for k in dict.fromkeys(absent)))
     bad = [k for k in dict.fromkeys(ch.key for ch in checks) if not n.identified.get(k, False) or isnan(n.coef[k])]
     if bad:
-        return NOT_IDENTIFIED, "; ".join(f"{k}: {n.note.get(k) or 'not identified'}" for k in bad)
+        return NOT_IDENTIFIED, "; ".join(f"{estimate_label(k)}: {n.note.get(k) or 'not identified'}" for k in bad)
     if n.missing and any(ch.expect != "max" for ch in checks):
         return NOT_IDENTIFIED, n.missing
     no_p = [ch.key for ch in checks if ch.expect != "max" and isnan(n.p.get(ch.key, float("nan")))]
     if no_p:
-        return NOT_IDENTIFIED, "; ".join(f"{k}: no {CLUSTER_WORDS[cluster]} p (the variance is not positive in "
+        return NOT_IDENTIFIED, "; ".join(f"{estimate_label(k)}: no {CLUSTER_WORDS[cluster]} p (the variance is not positive in "
                                          "this sample)" for k in dict.fromkeys(no_p))
     coef = {k: v for k, v in n.coef.items() if n.identified.get(k, False)}
     for ch in checks:
         if ch.expect == "max" and len([k for k in ch.among if k in coef and not isnan(coef[k])]) < 2:
-            return NOT_IDENTIFIED, f"{ch.key}: fewer than two identified estimates to compare"
+            return NOT_IDENTIFIED, f"{estimate_label(ch.key)}: fewer than two identified estimates to compare"
     failing = [g for g in groups if not any(check_holds(ch, coef, n.p, n.stars) for ch in g)]
     if not failing:
         return "holds", f"every check holds with {CLUSTER_WORDS[cluster]} errors"
@@ -732,7 +755,7 @@ def scorecard(estimates: pd.DataFrame, facts: SourceFacts, regions: pd.DataFrame
                                     facts))
             absent = [k for k in dict.fromkeys(ch.key for ch in used) if k not in nums["pair"].coef]
             if absent and not estimates.empty:
-                reasons.append("no estimate in this build (no pairs in its sample): " + ", ".join(absent))
+                reasons.append("no estimate in this build (no pairs in its sample): " + ", ".join(map(estimate_label, absent)))
             checks = {k: _judge(groups, nums[k], k) if groups else ("", "") for k in CLUSTERINGS}
             numbers = _describe_numbers(keys, nums) if keys else ""
             row["source_note"] = _control_note(list(dict.fromkeys(ch.key for ch in used)), facts, estimates)
@@ -767,11 +790,11 @@ def _published_numbers(keys: list[str], coef: dict, p: dict, stars: dict, extra:
     parts = []
     for k in dict.fromkeys(keys):
         if k not in coef:
-            parts.append(f"{k}: not printed")
+            parts.append(f"{estimate_label(k)}: not printed")
             continue
         pv = p.get(k, float("nan"))
-        detail = ([extra[k]] if k in extra else []) + ["p from stars" if isnan(pv) else f"p = {pv:.3f}"]
-        parts.append(f"{k}: {coef[k]:.3g}{stars.get(k, '')} ({'; '.join(detail)})")
+        detail = ([extra[k]] if k in extra else []) + ["p from stars" if isnan(pv) else _fmt_p(pv)]
+        parts.append(f"{estimate_label(k)}: {coef[k]:.3g}{stars.get(k, '')} ({'; '.join(detail)})")
     return "; ".join(parts)
 
 
@@ -926,11 +949,12 @@ def section_table(card: pd.DataFrame, section: str) -> pd.DataFrame:
 
 
 def table_note(facts: SourceFacts, table: str) -> str:
-    """A caption for a published table: its name, and whether its outcome is a proxy, constant or
+    """A caption for a published table: its registered title (:func:`estimate_label`, e.g. "Fixed
+    capital" for ``mechanism_fixed_capital``), and whether its outcome is a proxy, constant or
     imputed on this source (then its claims are not testable on this source)."""
     rows = reference.published_tables()
     deps = list(dict.fromkeys(rows.loc[rows["table"] == table, "dependent"]))
-    name = table.replace("_", " ")
+    name = estimate_label(table)
     bad: dict[str, tuple[str, list[str]]] = {}
     for d in deps:
         for var in PANEL_VARIABLES.get(d, ()):
@@ -940,8 +964,8 @@ def table_note(facts: SourceFacts, table: str) -> str:
     notes = [f"{', '.join(outs)} on {var}, {text}" for var, (text, outs) in bad.items()]
     if not notes:
         return name
-    return f"{name} (outcome not the study's on this source, so its claims are not testable here: " + \
-        "; ".join(notes) + ")"
+    return f"{name}: outcome not the study's on this source, so its claims are not testable here: " + \
+        "; ".join(notes)
 
 
 def reverse_causality_comment(card: pd.DataFrame) -> str:

@@ -336,7 +336,9 @@ def transpose(frame: pd.DataFrame, key: str, name: str = "") -> pd.DataFrame:
 def note(rows: pd.DataFrame, table: str | None = None, title: str | None = None) -> str:
     """A table's note: what the clusterings are, why each control left out was left out (once per
     control), and the money unit of the transfer before its signed log. ``rows``: estimates or
-    :func:`models.compare_published` rows, restricted to ``table`` when given."""
+    :func:`models.compare_published` rows, restricted to ``table`` when given. ``title`` opens the
+    note; a title that is only the table's id (``heterogeneity_labor`` or ``heterogeneity labor``)
+    is replaced by the registered title (:data:`TABLES`)."""
     sub = rows if table is None else rows[rows["table"] == table]
     if sub.empty:
         raise KeyError(f"no estimates for table {table!r}")
@@ -345,6 +347,8 @@ def note(rows: pd.DataFrame, table: str | None = None, title: str | None = None)
         for col, why in _left_out(value).items():
             reasons.setdefault(col.rsplit("_", 1)[0], why)
     units = sorted(set(sub["money_unit"].dropna())) if "money_unit" in sub else []
+    if table is not None and title is not None and title.strip() in (table, table.replace("_", " ")):
+        title = TABLE_BY_ID[table].title if table in TABLE_BY_ID else title  # never a raw id in prose
     parts = [title] if title else []
     parts.append("This build: stars on the coefficient from the pair-clustered SE (the study's clustering); "
                  "two-way SE clustered by origin and destination city, with its p value and stars "
