@@ -51,7 +51,7 @@ def test_key_results_box_is_computed_from_the_scorecard_and_links_every_claim():
     box = narrative.key_results_html(c, "public")
     assert box.startswith('<div class="admonition important intercity-key-results" id="key-results">')
     lead = narrative.key_results_lead(c, "public")
-    assert f"Of the study's {n['claims']} claims, {n['testable']} are testable" in lead
+    assert f"The study asserts {n['claims']} claims" in lead and f"Of them, {n['testable']} are testable" in lead
     assert f"{n['hold_pair']} of them hold and {n['fail_pair']} fail" in lead
     assert f"{n['hold_twoway']} hold and {n['fail_twoway']} fail" in lead
     # every claim of a cell links to its scorecard row; the sections link to their chapters
@@ -68,12 +68,29 @@ def test_key_results_on_a_source_that_tests_nothing_says_so_and_shows_the_checks
     c = _card(f=facts(source="synthetic"))
     assert (c["testable"] == "no").all()
     lead = narrative.key_results_lead(c, "synthetic")
-    assert lead.startswith(f"None of the study's {len(c)} claims can be judged by this build")
-    assert scorecard.SYNTHETIC_REASON in lead and "No claim holds or fails here" in lead
     n = scorecard.headline(c)
-    assert f"the checks of {n['checks_hold_pair']} of the {len(c)} claims hold" in lead
+    assert lead.startswith(f"The study asserts {len(c)} claims: {n['published_printed']} rest on printed "
+                           f"coefficients, {n['published_asserted']} on figures and maps")
+    assert "None of them can be judged by this build" in lead
+    assert scorecard.SYNTHETIC_REASON in lead and "No claim holds or fails here" in lead
+    assert f"those of {n['checks_hold_pair']} of the {len(c)} claims hold" in lead
     box = narrative.key_results_html(c, "synthetic")
-    assert "checks hold anyway" in box and "hold: pair-clustered" not in box
+    assert all(h in box for h in narrative.RUN_ANYWAY_HEADS) and "hold: pair-clustered" not in box
+    assert "not a verdict on the study" in box
+
+
+def test_key_results_never_says_the_study_numbers_support_claims_without_numbers():
+    """The foot counts printed-coefficient claims and figure-only claims apart (no "support 24 of 24")."""
+    c = _card(f=facts(source="synthetic"))
+    n = scorecard.headline(c)
+    assert n["published_printed"] + n["published_asserted"] == len(c) and n["published_asserted"] > 0
+    box = narrative.key_results_html(c, "synthetic")
+    assert "support" not in box.split("Key results of this build")[1].split("<table")[0]
+    assert f"support {n['published_support']} of its" not in box
+    assert f"pass the checks of {n['published_hold']} of the {n['published_printed']} claims" in box
+    counts = scorecard.verdict_counts(c)
+    assert "published: supported" not in counts.columns
+    assert counts["published: figures only (asserted)"].sum() == n["published_asserted"]
     kr = narrative.key_results(c)
     assert sum(len(v) for v in kr["checks_hold_pair"]) == n["checks_hold_pair"]
 

@@ -428,7 +428,7 @@ def test_claim_sentences_say_why_and_what_the_checks_give():
     c = card(f=facts(source="public", kinds={"patents": "proxy"}))
     s = scorecard.claim_sentence(c.loc["M6"].to_dict())
     assert s.startswith("not testable on this source, because outcome factor_tech rests on patents")
-    assert s.endswith("(run anyway, its checks give: holds with both clusterings)")
+    assert s.endswith("(not scored: run anyway, its checks give: holds with both clusterings)")
     assert scorecard.claim_sentence(c.loc["B1"].to_dict()) == \
         "holds with the study's pair-clustered errors and with two-way clustered errors"
 

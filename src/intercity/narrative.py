@@ -94,19 +94,33 @@ def key_results(card: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def asserted_sentence(n: Mapping[str, int]) -> str:
+    """What the study's claims rest on (``n``: :func:`intercity.scorecard.headline`): "The study
+    asserts 24 claims: 17 rest on printed coefficients, 7 on figures and maps without printed
+    numbers." """
+    return (f"The study asserts {n['claims']} claims: {n['published_printed']} rest on printed coefficients, "
+            f"{n['published_asserted']} on figures and maps without printed numbers.")
+
+
+#: The key-results columns of the checks run on a source that tests nothing (not verdicts).
+RUN_ANYWAY_HEADS = ("not scored: checks run anyway hold, pair-clustered",
+                    "not scored: checks run anyway hold, two-way")
+
+
 def key_results_lead(card: pd.DataFrame, source: str) -> str:
     """The key-results box's opening sentences (plain text) from :func:`intercity.scorecard.headline`."""
     n = scorecard.headline(card)
+    basis = asserted_sentence(n)
     if n["testable"] == 0:
         why = (f"this book is built on the {source} source, and " + scorecard.SYNTHETIC_REASON
                if source == "synthetic" else f"none is testable on the {source} source")
-        return (f"None of the study's {n['claims']} claims can be judged by this build: {why}. No claim holds or "
-                f"fails here. The checks still run: on this build's numbers the checks of "
+        return (f"{basis} None of them can be judged by this build: {why}. No claim holds or "
+                f"fails here. Not scored, the checks still run on this build's numbers: those of "
                 f"{n['checks_hold_pair']} of the {n['claims']} claims hold with the study's pair-clustered standard "
                 f"errors and {n['checks_hold_twoway']} with two-way clustered errors (by origin and destination "
                 "city), which says what the study's design finds in these data, not whether the study is right.")
     ni = n["not_identified_pair"] + n["not_identified_twoway"]
-    return (f"Of the study's {n['claims']} claims, {n['testable']} are testable on this build's {source} source. "
+    return (f"{basis} Of them, {n['testable']} are testable on this build's {source} source. "
             f"With the study's pair-clustered standard errors {n['hold_pair']} of them hold and {n['fail_pair']} "
             f"fail; with two-way clustered errors (by origin and destination city, which allow for the shocks all "
             f"pairs of a city share) {n['hold_twoway']} hold and {n['fail_twoway']} fail"
@@ -125,8 +139,7 @@ def key_results_html(card: pd.DataFrame, source: str) -> str:
     kr = key_results(card)
     none_testable = n["testable"] == 0
     if none_testable:
-        head = ["section", "claims", "not testable here", "checks hold anyway: pair-clustered",
-                "checks hold anyway: two-way"]
+        head = ["section", "claims", "not testable here", *RUN_ANYWAY_HEADS]
         keys = ["not_testable", "checks_hold_pair", "checks_hold_twoway"]
     else:
         head = ["section", "claims", "testable", "hold: pair-clustered", "hold: two-way", "fail: pair-clustered",
@@ -148,10 +161,15 @@ def key_results_html(card: pd.DataFrame, source: str) -> str:
              'intercity-table intercity-stack intercity-key-results-table"><thead><tr>'
              + "".join(f"<th>{html.escape(h)}</th>" for h in head)
              + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
-    foot = (f"The study's own numbers support {n['published_support']} of its {n['claims']} claims: "
-            f"{n['published_hold']} on its printed coefficients and {n['published_asserted']} asserted from figures "
-            f"and maps without printed numbers" + ("" if none_testable else
-                                                   f"; of the claims testable here, {n['published_support_testable']}")
+    foot = (f"On its printed coefficients the study's own numbers pass the checks of {n['published_hold']} of "
+            f"the {n['published_printed']} claims that rest on them"
+            + (f" (and fail those of {n['published_fail']})" if n["published_fail"] else "")
+            + f"; the {n['published_asserted']} others are asserted from figures and maps"
+            + ("" if none_testable else f". Of the claims testable here, {n['published_support_testable']} hold on "
+               "the study's own numbers or are asserted from its figures")
+            + (". The \u201cnot scored\u201d columns list the claims whose checks hold when run anyway on this "
+               "build's numbers: what the design finds in these data, not a verdict on the study"
+               if none_testable else "")
             + ". Each claim id links to its row in the ")
     return ('<div class="admonition important intercity-key-results" id="key-results">'
             '<p class="admonition-title">Key results of this build</p>'

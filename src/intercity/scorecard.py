@@ -823,7 +823,8 @@ def headline(card: pd.DataFrame) -> dict[str, int]:
     identified under each clustering (``hold_pair``, ``fail_twoway``, ...) and under the headline
     one (``hold``); not testable on this source / with these tiers; the study's own numbers:
     ``published_support`` (holding on printed numbers or asserted from figures and maps),
-    ``published_hold``, ``published_fail``, ``published_asserted``, and ``published_support_testable``
+    ``published_hold``, ``published_fail``, ``published_asserted`` (figures and maps without printed
+    numbers), ``published_printed`` (the others: resting on printed coefficients), and ``published_support_testable``
     (of the testable claims); ``checks_hold_<c>``: claims whose checks hold on this build's numbers
     whether or not the source can test them (what the design finds in a synthetic world)."""
     testable = card["testable"] == "yes"
@@ -836,6 +837,7 @@ def headline(card: pd.DataFrame) -> dict[str, int]:
            "published_hold": int((card["published_verdict"] == "holds").sum()),
            "published_fail": int((card["published_verdict"] == "fails").sum()),
            "published_asserted": int((card["published_verdict"] == "asserted").sum()),
+           "published_printed": int((card["published_verdict"] != "asserted").sum()),
            "published_support_testable": int((support & testable).sum())}
     for c in CLUSTERINGS:
         v = card[f"verdict_{c}"]
@@ -872,7 +874,7 @@ def claim_sentence(row: Mapping) -> str:
 
     if vp in (NOT_SOURCE, NOT_TIERS):
         ran = row["checks_pair"], row["checks_twoway"]
-        tail = f" (run anyway, its checks give: {both(*ran)})" if ran[0] else ""
+        tail = f" (not scored: run anyway, its checks give: {both(*ran)})" if ran[0] else ""
         return f"{vp}, because {row['reason_pair']}{tail}"
     if vp == vt:
         if vp == NOT_IDENTIFIED:
@@ -887,7 +889,9 @@ def claim_sentence(row: Mapping) -> str:
 
 def verdict_counts(card: pd.DataFrame) -> pd.DataFrame:
     """Per section of the study: claims, testable, holding and failing under each clustering,
-    not identified (pair), not testable (source, tiers), and supported by the study's own numbers."""
+    not identified (pair), not testable (source, tiers), and the published basis: claims on printed
+    coefficients whose checks hold or fail on the study's own numbers, and claims asserted from
+    figures and maps only."""
     rows = []
     for section, sub in card.groupby("section", sort=False):
         t = sub["testable"] == "yes"
@@ -899,7 +903,9 @@ def verdict_counts(card: pd.DataFrame) -> pd.DataFrame:
                      "not identified (pair)": int((sub["verdict_pair"] == NOT_IDENTIFIED).sum()),
                      "not testable: source": int((sub["verdict"] == NOT_SOURCE).sum()),
                      "not testable: tiers": int((sub["verdict"] == NOT_TIERS).sum()),
-                     "published: supported": int(sub["published_verdict"].isin(["holds", "asserted"]).sum())})
+                     "published: printed, checks hold": int((sub["published_verdict"] == "holds").sum()),
+                     "published: printed, checks fail": int((sub["published_verdict"] == "fails").sum()),
+                     "published: figures only (asserted)": int((sub["published_verdict"] == "asserted").sum())})
     return pd.DataFrame(rows)
 
 
@@ -921,7 +927,7 @@ def reasons_table(card: pd.DataFrame) -> pd.DataFrame:
     checks give when run anyway, and the note on the controls."""
     return pd.DataFrame({"id": card["id"], "testable": card["testable"],
                          "not testable because": card["not_testable_reason"],
-                         "checks run anyway (pair / two-way)": card["checks_pair"] + " / " + card["checks_twoway"],
+                         "not scored: checks run anyway (pair / two-way)": card["checks_pair"] + " / " + card["checks_twoway"],
                          "pair-clustered": card["reason_pair"].where(card["testable"] == "yes", ""),
                          "two-way clustered": card["reason_twoway"].where(card["testable"] == "yes", ""),
                          "controls": card["source_note"]})
