@@ -348,3 +348,54 @@ def test_intro_tables_stack_on_a_narrow_screen_like_every_book_table():
         assert cells and all(cells), "a cell without data-label"
         labels = re.findall(r'<td data-label="([^"]*)">', box)
         assert set(labels) <= {h.replace("&#x27;", "'") for h in heads}
+
+
+# ----------------------------------------------------------------------------- the stand-in MRIO, once per page
+
+STANDIN = ("The city MRIO of this source is a stand-in: national tables regionalised to cities (value added and "
+           "employment) and a distance-gravity trade model; it is not the CEADs table.")
+
+
+def test_the_stand_in_description_is_given_once_per_page_and_the_rows_refer_to_it():
+    c = _card(f=facts(source="public", standin=STANDIN))
+    assert (c["mrio_standin"] != "").sum() > 3
+    ev = narrative.claim_evidence(c)
+    for section in ("Baseline", "Characteristics"):
+        page = narrative.reading_html(ev, section)
+        assert page.count(html.escape(STANDIN)) == 1, section
+        assert "stand-in MRIO, see note 1" in page and 'id="note-standin"' in page
+    rows = narrative.scorecard_rows_html(c, ev)
+    assert rows.count(html.escape(STANDIN)) == 1
+    table = scorecard.section_table(c, "Baseline")
+    assert not table["why"].str.contains(STANDIN, regex=False).any()
+    assert table["why"].str.contains("see note 1 under the Reading").any()
+    reasons = scorecard.reasons_table(c)
+    assert not reasons["not testable because"].str.contains(STANDIN, regex=False).any()
+    # without a stand-in, no note
+    plain = narrative.claim_evidence(_card(f=facts(source="ceads")))
+    assert "note-standin" not in narrative.reading_html(plain, "Baseline")
+
+
+def test_in_numbers_says_in_the_same_sentence_that_untestable_numbers_are_not_evidence_and_why():
+    c = _card(f=facts(source="public", standin=STANDIN))
+    lead = narrative.numbers_lead(c, "Baseline")
+    assert lead.startswith("In numbers, with pair-clustered standard errors, and not evidence for or against")
+    assert "trade shares do not respond to connectivity" in lead and scorecard.STANDIN_BUILDS_IN in lead
+    assert "." not in lead.rstrip(".").split("(")[0]  # one sentence, completed by the chapter's numbers
+    # a source that tests the claims: no caveat
+    assert narrative.numbers_lead(_card(f=facts(source="ceads")), "Baseline") == \
+        "In numbers, with pair-clustered standard errors"
+    # a claim untestable for another reason is named with the Reading's reasons
+    other = narrative.numbers_lead(_card(f=facts(source="public", kinds={"patents": "proxy"})), "Mechanism")
+    assert "M7" in other and "for the reasons in the Reading" in other and "stand-in" not in other
+    with pytest.raises(KeyError):
+        narrative.numbers_lead(c, "Nowhere")
+
+
+def test_chapters_glue_the_numbers_lead_into_their_in_numbers_sentence():
+    for stem, section in (("03_baseline", "baseline"), ("04_robustness", "robustness"),
+                          ("05_mechanism", "mechanism"), ("06_distance", "distance")):
+        nb = nbformat.read(paths.NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+        assert f"{{glue:text}}`numbers_{section}_lead`" in text, stem
+        assert f"numbers_lead(card, \"{section.title()}\")" in text, stem

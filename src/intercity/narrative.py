@@ -362,8 +362,10 @@ def multiverse_claim_evidence(summary: pd.DataFrame | None) -> dict[str, str]:
 
 def verdict_words(row: Mapping) -> str:
     """:func:`intercity.scorecard.claim_sentence` of a scorecard row, with the synthetic source's
-    long reason shortened to "the synthetic world is not China" (the Readings repeat it per claim)."""
-    text = scorecard.claim_sentence(row)
+    long reason shortened to "the synthetic world is not China" (the Readings repeat it per claim),
+    and the stand-in MRIO's description replaced by "(stand-in MRIO, see note 1)"
+    (:func:`intercity.scorecard.refer_standin`; the page gives the note once, :func:`standin_note_html`)."""
+    text = scorecard.refer_standin(scorecard.claim_sentence(row), row.get("mrio_standin", ""))
     short = "the synthetic world is not China"
     return (text.replace(f"because {scorecard.SYNTHETIC_REASON}; ", f"because {short} and ")
             .replace(f"because {scorecard.SYNTHETIC_REASON}", f"because {short}"))
@@ -373,7 +375,8 @@ def claim_evidence(card: pd.DataFrame, lab: Mapping[str, str] | None = None,
                    multiverse: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per claim of ``card``: id, section, claim, verdict (its sentence, :func:`verdict_words`,
     with this build's numbers for the claims on the map of transfers, which no model carries), lab and multiverse (sentences from
-    :func:`lab_claim_evidence` and :func:`multiverse_claim_evidence`, "" where they have none)."""
+    :func:`lab_claim_evidence` and :func:`multiverse_claim_evidence`, "" where they have none) and
+    mrio_standin (the stand-in MRIO's description where the verdict refers to it, else "")."""
     lab, multiverse = lab or {}, multiverse or {}
     spatial = {c.id for c in scorecard.CLAIMS if c.spatial is not None}
     return pd.DataFrame({"id": card["id"], "section": card["section"], "claim": card["claim"],
@@ -381,7 +384,8 @@ def claim_evidence(card: pd.DataFrame, lab: Mapping[str, str] | None = None,
                                                          if r["id"] in spatial and r.get("this_build_numbers") else "")
                                      for r in card.to_dict("records")],
                          "lab": [lab.get(i, "") for i in card["id"]],
-                         "multiverse": [multiverse.get(i, "") for i in card["id"]]})
+                         "multiverse": [multiverse.get(i, "") for i in card["id"]],
+                         "mrio_standin": card["mrio_standin"] if "mrio_standin" in card else ""})
 
 
 def study_evidence(study, card: pd.DataFrame) -> pd.DataFrame:
@@ -422,7 +426,14 @@ def reading_html(evidence: pd.DataFrame, section: str | None = None, only: str |
                      f"<ul>{''.join(parts)}</ul></li>")
     if not items:
         return '<div class="intercity-reading"><p>No claim of the study has such evidence in this build.</p></div>'
-    return f'<div class="intercity-reading"><ul>{"".join(items)}</ul></div>'
+    return f'<div class="intercity-reading"><ul>{"".join(items)}</ul>{standin_note_html(ev)}</div>'
+
+
+def standin_note_html(evidence: pd.DataFrame) -> str:
+    """The note the rows' "(stand-in MRIO, see note 1)" refer to, once per page (a paragraph of
+    class ``intercity-note``, id ``note-standin``); "" when no row refers to it."""
+    text = scorecard.standin_note(evidence)
+    return f'<p class="intercity-note" id="note-standin">{html.escape(text)}</p>' if text else ""
 
 
 def scorecard_rows_html(card: pd.DataFrame, evidence: pd.DataFrame) -> str:
@@ -446,7 +457,7 @@ def scorecard_rows_html(card: pd.DataFrame, evidence: pd.DataFrame) -> str:
             lines.append(f"<li><em>{_a(MULTIVERSE_PAGE, 'Multiverse')}:</em> {html.escape(e['multiverse'])}</li>")
         lines.append("</ul>")
         out.append(f'<div class="intercity-claim" id="{claim_anchor(r["id"])}">' + "".join(lines) + "</div>")
-    return '<div class="intercity-claims">' + "".join(out) + "</div>"
+    return '<div class="intercity-claims">' + "".join(out) + standin_note_html(evidence) + "</div>"
 
 
 # ----------------------------------------------------------------------------- numbers the chapters glue
@@ -567,6 +578,39 @@ def measurement_reading(card: pd.DataFrame) -> str:
     return (f"<p>No claim of the study is judged in this chapter, but {len(uses)} of its {n} claims rest on the "
             f"transfer measured here (as outcome or regressor, or as the map of where industry moved): "
             f"{_ids([u for u in uses if u in set(card['id'])])}.</p>")
+
+
+def numbers_lead(card: pd.DataFrame, section: str) -> str:
+    """The opening of a chapter's "In numbers" sentence (plain text, no final punctuation): "In
+    numbers, with pair-clustered standard errors", and, where claims of ``section`` are not
+    testable on this source, in the same sentence that these numbers are not evidence for or
+    against them and why: from each claim's ``not_testable_reason`` (the stand-in MRIO, whose trade
+    shares do not respond to connectivity, so a coefficient on IT reflects what the stand-in builds
+    in: :data:`intercity.scorecard.STANDIN_BUILDS_IN`; or the other reasons, given in the Reading).
+    ``card``: :func:`intercity.scorecard.scorecard`; KeyError for a section without claims."""
+    sub = card[card["section"] == section]
+    if sub.empty:
+        raise KeyError(f"no claims in section {section!r}; known: {sorted(card['section'].unique())}")
+    cluster = str(sub["cluster"].iloc[0])
+    lead = f"In numbers, with {scorecard.CLUSTER_WORDS.get(cluster, cluster)} standard errors"
+    untestable = sub[sub["testable"] == "no"]
+    if untestable.empty:
+        return lead
+    standin = untestable["mrio_standin"].astype(bool) if "mrio_standin" in untestable else \
+        pd.Series(False, index=untestable.index)
+    why = []
+    if standin.any():
+        why.append(f"the transfer IT is measured from a stand-in MRIO whose trade shares do not respond to "
+                   f"connectivity, so a coefficient on IT reflects {scorecard.STANDIN_BUILDS_IN}, not a pair-level "
+                   f"effect of connectivity")
+    if (~standin).any():
+        others = list(untestable.loc[~standin, "id"])
+        why.append(f"{'claim' if len(others) == 1 else 'claims'} {', '.join(others)} for the reasons in the Reading")
+    ids = list(untestable["id"])
+    every = len(untestable) == len(sub)
+    what = "the study's claims of this chapter" if every else f"claims {', '.join(ids)}"
+    return (f"{lead}, and not evidence for or against {what}, which are not testable on this source ("
+            + "; ".join(why) + ")")
 
 
 def data_availability_values() -> dict[str, str]:

@@ -125,6 +125,14 @@ UNTESTABLE_KINDS: tuple[str, ...] = ("proxy", "constant", "imputed")
 #: Sources whose MRIO is a stand-in for the CEADs tables (the reason is the source's own
 #: ``meta["mrio"]["note"]``).
 STANDIN_MRIO_SOURCES: tuple[str, ...] = ("public",)
+#: Why a claim on the transfer IT is not testable on a stand-in MRIO (the scorecard's reasons
+#: follow it with the stand-in's description in parentheses).
+STANDIN_WHY = ("measured from a stand-in MRIO whose inter-city trade shares do not respond to connectivity, so a "
+               "pair-level effect of connectivity cannot show in it")
+#: What a coefficient on IT measured from the stand-in MRIO reflects instead (the public source's
+#: stand-in: national tables regionalised with city sector structure, trade from a gravity model).
+STANDIN_BUILDS_IN = ("what the stand-in builds in: city growth passed through its regionalisation and its "
+                     "distance-gravity trade model")
 SYNTHETIC_REASON = "the synthetic world is not China, so no claim about China is testable on synthetic data"
 
 
@@ -557,9 +565,7 @@ def _reasons(found: list[tuple[str, str, str]], facts: SourceFacts) -> list[str]
             out.append(f"{variables.label(what[4:])} changes between periods in fewer than {facts.min_varying_pairs} ordered pairs "
                        f"of the estimation sample ({'; '.join(where)})")
         elif what == "mrio:standin":
-            out.append(f"{', '.join(where)} measured from a stand-in MRIO whose inter-city trade shares do not "
-                       f"respond to connectivity, so a pair-level effect of connectivity cannot show in it "
-                       f"({text})")
+            out.append(f"{', '.join(where)} {STANDIN_WHY} ({text})")
         else:
             out.append(f"{', '.join(where)} rest{'s' if len(where) == 1 else ''} on {what}, {text}")
     return out
@@ -696,7 +702,8 @@ def scorecard(estimates: pd.DataFrame, facts: SourceFacts, regions: pd.DataFrame
     claims are not estimated without it). Columns: id, section, claim, check, tiers,
     published_verdict, published_numbers, testable ("yes"/"no"), not_testable_reason,
     checks_<c> (what the checks give, testable or not), verdict_<c>, reason_<c> for c in pair and
-    twoway, cluster, verdict, reason, this_build_numbers, source_note.
+    twoway, cluster, verdict, reason, this_build_numbers, source_note, mrio_standin (the stand-in
+    MRIO's description when the claim is not testable because of it, else "").
     """
     if cluster not in CLUSTERINGS:
         raise ValueError(f"cluster {cluster!r} is invalid: allowed {list(CLUSTERINGS)}")
@@ -777,11 +784,13 @@ def scorecard(estimates: pd.DataFrame, facts: SourceFacts, regions: pd.DataFrame
         row["cluster"] = cluster
         row["verdict"], row["reason"] = row[f"verdict_{cluster}"], row[f"reason_{cluster}"]
         row["this_build_numbers"] = numbers
+        row["mrio_standin"] = (facts.mrio_standin if facts.mrio_standin
+                               and facts.mrio_standin in row["not_testable_reason"] else "")
         rows.append(row)
     cols = ["id", "section", "claim", "check", "tiers", "published_verdict", "published_numbers", "testable",
             "not_testable_reason", *(f"checks_{k}" for k in CLUSTERINGS),
             *(f"{x}_{k}" for k in CLUSTERINGS for x in ("verdict", "reason")),
-            "cluster", "verdict", "reason", "this_build_numbers", "source_note"]
+            "cluster", "verdict", "reason", "this_build_numbers", "source_note", "mrio_standin"]
     return pd.DataFrame(rows)[cols]
 
 
@@ -926,7 +935,9 @@ def reasons_table(card: pd.DataFrame) -> pd.DataFrame:
     """Per claim: why it is not testable, or the reason of each clustering's verdict, what the
     checks give when run anyway, and the note on the controls."""
     return pd.DataFrame({"id": card["id"], "testable": card["testable"],
-                         "not testable because": card["not_testable_reason"],
+                         "not testable because": [
+                             refer_standin(t, m, "stand-in MRIO, see note 1 under Claim by claim")
+                             for t, m in zip(card["not_testable_reason"], card.get("mrio_standin", [""] * len(card)))],
                          "not scored: checks run anyway (pair / two-way)": card["checks_pair"] + " / " + card["checks_twoway"],
                          "pair-clustered": card["reason_pair"].where(card["testable"] == "yes", ""),
                          "two-way clustered": card["reason_twoway"].where(card["testable"] == "yes", ""),
@@ -943,15 +954,39 @@ def varying_table(facts: SourceFacts) -> pd.DataFrame:
                                        f"at least {facts.min_varying_pairs}"])
 
 
+#: How a page's rows refer to the stand-in MRIO's description, given once per page.
+STANDIN_REF = "stand-in MRIO, see note 1"
+
+
+def refer_standin(text: str, standin: str, ref: str = STANDIN_REF) -> str:
+    """``text`` with the stand-in MRIO's description ``standin`` (the scorecard's ``mrio_standin``)
+    replaced by a reference to the page's note, "(stand-in MRIO, see note 1)": the description
+    (some 90 words) is given once per page, not in every claim's reason."""
+    if not standin or not text:
+        return text
+    return text.replace(f" ({standin})", f" ({ref})").replace(f": {standin}", f" ({ref})")
+
+
+def standin_note(card: pd.DataFrame, n: int = 1) -> str:
+    """The page's note on the stand-in MRIO ("Note 1 (stand-in MRIO): ..."), "" when no claim of
+    ``card`` is untestable because of it."""
+    notes = [x for x in dict.fromkeys(card["mrio_standin"]) if x] if "mrio_standin" in card else []
+    return f"Note {n} (stand-in MRIO): {notes[0]}" if notes else ""
+
+
 def section_table(card: pd.DataFrame, section: str) -> pd.DataFrame:
     """The claims of one section of the study: id, claim, published verdict, verdict under each
-    clustering, and the reason (not testable: why; else the headline clustering's reason)."""
+    clustering, and the reason (not testable: why; else the headline clustering's reason), the
+    stand-in MRIO's description replaced by a reference to the note under the chapter's Reading
+    (:func:`refer_standin`)."""
     sub = card[card["section"] == section]
     if sub.empty:
         raise KeyError(f"no claims in section {section!r}; known: {sorted(card['section'].unique())}")
     return pd.DataFrame({"id": sub["id"], "claim": sub["claim"], "published": sub["published_verdict"],
                          "pair-clustered": sub["verdict_pair"], "two-way clustered": sub["verdict_twoway"],
-                         "why": [r.not_testable_reason or r.reason for r in sub.itertuples()]})
+                         "why": [refer_standin(r.not_testable_reason or r.reason, getattr(r, "mrio_standin", ""),
+                                               "stand-in MRIO, see note 1 under the Reading")
+                                 for r in sub.itertuples()]})
 
 
 def table_note(facts: SourceFacts, table: str) -> str:
