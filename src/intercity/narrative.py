@@ -281,7 +281,8 @@ def lab_claim_evidence(params, lab_summary: pd.DataFrame | None, detect: pd.Data
     id -> a sentence (plain text) with, per such model, the true effect and the rejection rate at
     5% (pair-clustered and two-way, ± Monte Carlo s.e.) at the default knobs, the size in worlds
     without an effect, and whether the published coefficient reaches the design's minimum
-    detectable effect (``detect``: :func:`intercity.lab.detectability`). Claims the lab does not
+    detectable effect (``detect``: :func:`intercity.lab.detectability`), said of the lab's synthetic
+    worlds and their number of cities (``params.lab.n_cities``), not of the study's. Claims the lab does not
     estimate are absent. ``lab_summary``: ``design_lab.csv`` (:func:`intercity.lab.diagnose`)."""
     if lab_summary is None or lab_summary.empty:
         return {}
@@ -327,9 +328,13 @@ def lab_claim_evidence(params, lab_summary: pd.DataFrame | None, detect: pd.Data
                 text += f"; in worlds without an effect ({nulls[0]}, the size) in {both(nulls[0])}"
             if key in det.index:
                 d = det.loc[key]
-                text += (f"; the published coefficient ({d['published']:g}{d['stars']}) is "
-                         f"{'at or above' if bool(d['detectable']) else 'below'} in size the design's minimum "
-                         f"detectable effect ({formatting.significant(float(d['mde']))})")
+                text += (f"; the published coefficient ({d['published']:g}{d['stars']}, from the study's "
+                         f"{STUDY_CITIES} real cities) is {'at or above' if bool(d['detectable']) else 'below'} in "
+                         f"size the minimum detectable effect of the design in the lab's synthetic worlds of "
+                         f"{params.lab.n_cities} cities ({formatting.significant(float(d['mde']))})"
+                         + ("" if bool(d["detectable"]) else
+                            ": in worlds like the lab's, a significant estimate of that size would more likely "
+                            "exaggerate the effect or be a false positive; the study's own precision may differ"))
             parts.append(text)
         if parts:
             out[claim.id] = (f"In {params.lab.draws} synthetic worlds per knob setting "
