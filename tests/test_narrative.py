@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intercity import formatting, narrative, params, paths, scorecard, sectors
+from intercity import formatting, narrative, params, paths, scorecard, sectors, tables
 from test_scorecard import card as constructed_card
 from test_scorecard import estimates, facts
 
@@ -233,6 +233,15 @@ def test_measurement_reading_names_the_claims_resting_on_the_transfer():
 
 # ----------------------------------------------------------------------------- glued numbers
 
+def test_tier_counts_sort_tiers_by_distance_and_count_pairs_per_period():
+    tiers = ["1000-2000", "0-200", "2000-4000", "200-500", "500-1000"]
+    panel = pd.DataFrame({"period": ["p1"] * 5 + ["p2"] * 5, "tier": tiers * 2})
+    counts = narrative.tier_counts(panel)
+    assert list(counts["distance tier (km)"]) == ["0-200", "200-500", "500-1000", "1000-2000", "2000-4000"]
+    assert list(counts.columns) == ["distance tier (km)", "ordered pairs, p1", "ordered pairs, p2"]
+    assert "Pair-periods" not in tables.spec("tier-counts").title
+
+
 def test_measurement_values_ledger_and_tier_counts():
     panel = pd.DataFrame({"IT": [1.0, -2.0, 4.0, 1.0], "IT_direction": [1, 0, 1, 1],
                           "period": ["a", "a", "b", "b"], "tier": ["0-200", "200-500", "0-200", "0-200"]})
@@ -240,8 +249,9 @@ def test_measurement_values_ledger_and_tier_counts():
     assert narrative.measurement_values(panel, desc) == {
         "meas_rows": "4", "meas_it_mean": "1.000", "meas_dir_share": "0.750", "meas_it_mean_pub": "0.500",
         "meas_dir_share_pub": "0.250"}
-    counts = narrative.tier_counts(panel).set_index("tier")
-    assert counts.at["0-200", "a"] == 1 and counts.at["0-200", "b"] == 2 and np.isnan(counts.at["200-500", "b"])
+    counts = narrative.tier_counts(panel).set_index("distance tier (km)")
+    assert counts.at["0-200", "ordered pairs, a"] == 1 and counts.at["0-200", "ordered pairs, b"] == 2
+    assert counts.at["200-500", "ordered pairs, b"] == 0
     ledger = pd.DataFrame({"stage": ["bundle", "bundle", "panel"], "kind": ["city", "city", "pair"],
                            "reason": ["no data", "no data", "far"]})
     assert narrative.ledger_counts(ledger).to_dict("list") == {

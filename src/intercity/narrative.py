@@ -558,8 +558,15 @@ def parenthesis_values(compared: pd.DataFrame, study) -> dict[str, str]:
 
 
 def tier_counts(panel: pd.DataFrame) -> pd.DataFrame:
-    """Pair-periods per distance tier (rows) and period (columns), with the tier as a column."""
-    return panel.groupby(["period", "tier"]).size().unstack("period").reset_index()
+    """Ordered pairs in each distance tier (rows, nearest tier first) per period (columns; the panel
+    has one row per pair and period, so each cell counts pairs, not pair-periods). First column
+    "distance tier (km)"; the other columns are named "ordered pairs, <period>"."""
+    from intercity import tables
+
+    counts = panel.groupby(["period", "tier"]).size().unstack("period").fillna(0).astype("int64")
+    counts = counts.loc[sorted(counts.index, key=tables.tier_start_km)]
+    counts.columns = [f"ordered pairs, {c}" for c in counts.columns]
+    return counts.rename_axis("distance tier (km)").reset_index()
 
 
 def measurement_reading(card: pd.DataFrame) -> str:

@@ -90,10 +90,12 @@ TABLES: tuple[TableSpec, ...] = (
                           ("06_distance", "Distance"))),
     TableSpec("tier-matching", "06_distance", "scorecard.tier_matching(P.distance_tiers_km)",
               "Study tiers matched to this parameter set's tiers"),
+    TableSpec("tier-estimates", "06_distance", "tables.tier_layout(pipeline.estimates(S))",
+              "Tier models: IT on each connectivity within each distance tier and gradient half", "results"),
     TableSpec("synergy-tiers", "06_distance", "tables.synergy_layout(pipeline.estimates(S))",
               "Synergy model by distance tier", "results"),
     TableSpec("tier-counts", "06_distance", "narrative.tier_counts(S.panel)",
-              "Pair-periods per distance tier"),
+              "Ordered pairs in each distance tier, per period"),
     TableSpec("parameter-sets", "07_reproducibility", "report.parameter_sets()",
               "Named parameter sets in params/", "provenance"),
     TableSpec("input-files", "07_reproducibility", "provenance.input_files(S)",
@@ -314,6 +316,29 @@ def synergy_layout(estimates: pd.DataFrame) -> pd.DataFrame:
     sub = estimates[estimates["table"].astype(str).str.startswith("synergy_")]
     if sub.empty:
         raise KeyError("no synergy estimates (tables synergy_<tier>)")
+    return _models_frame(sub, published=False)
+
+
+def tier_start_km(tier: str) -> float:
+    """The lower edge (km) of a distance-tier label "200-500" (for sorting tiers by distance, not
+    as text); ``ValueError`` naming the label when it is not "<from>-<to>"."""
+    try:
+        return float(str(tier).split("-", 1)[0])
+    except ValueError:
+        raise ValueError(f"distance tier {tier!r}: expected '<from km>-<to km>', e.g. '200-500'") from None
+
+
+def tier_layout(estimates: pd.DataFrame) -> pd.DataFrame:
+    """The distance-tier models (estimates of the tables ``tier_<tier>``: IT on HSR or information
+    connectivity within one tier and gradient half) in the layout of :func:`study_layout`, without
+    published columns (the deck only plots them): grouped by regressor, one row per tier (nearest
+    first) and gradient half, with the coefficient, pair-clustered SE, two-way SE and p, and N.
+    Raises ``KeyError`` when there is no tier estimate."""
+    sub = estimates[estimates["table"].astype(str).str.startswith("tier_")]
+    if sub.empty:
+        raise KeyError("no distance-tier estimates (tables tier_<tier>)")
+    order = sub["tier"].map(tier_start_km)
+    sub = sub.assign(_km=order).sort_values(["_km", "column"], kind="stable").drop(columns="_km")
     return _models_frame(sub, published=False)
 
 
