@@ -414,3 +414,23 @@ def test_chapters_glue_the_numbers_lead_into_their_in_numbers_sentence():
         text = "\n".join(c.source for c in nb.cells)
         assert f"{{glue:text}}`numbers_{section}_lead`" in text, stem
         assert f"numbers_lead(card, \"{section.title()}\")" in text, stem
+
+
+def test_parameter_tables_report_the_cities_a_set_keeps_not_273_on_the_public_source(tmp_path):
+    """The public source at scale 1 keeps every city its inputs cover (283 > 273): the parameter
+    page and the reproducibility chapter's table of sets must not say 273 for it."""
+    from intercity import book, report
+
+    base = params.load(paths.PARAMS_DIR / "ci.yaml").to_dict()
+    public = {**base, "data_source": "public", "scale": 1.0}
+    synthetic = {**base, "data_source": "synthetic", "scale": 1.0}
+    kept = book.parameter_table(public).set_index("parameter").loc["cities kept (derived)"]
+    assert kept["value"] == "every city the inputs cover" and "273" not in kept["value"]
+    assert book.parameter_table(synthetic).set_index("parameter").at["cities kept (derived)", "value"] == "273"
+    import yaml
+
+    (tmp_path / "pub.yaml").write_text(yaml.safe_dump(public))
+    (tmp_path / "syn.yaml").write_text(yaml.safe_dump(synthetic))
+    sets = report.parameter_sets(tmp_path).set_index("file")
+    assert sets.at["params/pub.yaml", "cities"] == "every city the inputs cover"
+    assert sets.at["params/syn.yaml", "cities"] == "273"
