@@ -434,3 +434,28 @@ def test_parameter_tables_report_the_cities_a_set_keeps_not_273_on_the_public_so
     sets = report.parameter_sets(tmp_path).set_index("file")
     assert sets.at["params/pub.yaml", "cities"] == "every city the inputs cover"
     assert sets.at["params/syn.yaml", "cities"] == "273"
+
+
+def test_intro_and_background_count_the_same_hsr_lines_and_the_summary_counts_every_ledger_entry():
+    info = {"lines_station_lists": 47, "lines_railvis_key_stations": 20, "lines_malin84_segment_ends": 3}
+    hsr = {"measure": "stations", "lines": 70, "missing": "x", "info": info}
+    words = narrative.hsr_lines_words(hsr)
+    assert words == ("70 lines (47 with full station lists, 20 from the line list's key stations, "
+                     "3 from segment ends only)")
+    diff = narrative.differences(CI, _data("public", {"hsr": hsr}), REALISM).set_index("aspect")
+    assert words in diff.at["HSR connectivity", "this build"]
+    assert narrative.hsr_lines_words({"lines": 12, "info": {"lines": 12}}) == "12 lines"
+    nb = nbformat.read(paths.NOTEBOOK_DIR / "01_background.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    assert "{glue:text}`bg_hsr_lines`" in text and "47 lines" not in text
+    # the bundle summary counts the HSR line and station entries the measurement ledger shows
+    from intercity import schema
+
+    ledger = pd.DataFrame({"stage": ["hsr", "hsr", "universe", "panel"], "kind": ["line", "station", "city", "pair"],
+                           "id": "", "name": "", "reason": "r"})
+    fake = SimpleNamespace(cities=pd.DataFrame({"city_id": ["1", "2"]}),
+                           city_year=pd.DataFrame({"year": [2012, 2017]}),
+                           mrio={2012: SimpleNamespace(sectors=["a"])}, source="public", ledger=ledger)
+    rows = dict(schema.StudyData.summary(fake).itertuples(index=False))
+    assert rows["ledger entries on cities (dropped or unmatched names)"] == "1"
+    assert rows["ledger entries on pairs, HSR lines and stations (every entry not on a city)"] == "3"

@@ -258,7 +258,7 @@ def differences(params, data, realism: pd.DataFrame | None = None) -> pd.DataFra
     if source == "synthetic":
         hsr_ours = "a synthetic HSR rollout (lines serving both cities)"
     elif hsr:
-        hsr_ours = (f"HSR lines serving both cities, counted from {hsr.get('lines', '?')} lines "
+        hsr_ours = (f"HSR lines serving both cities, counted from {hsr_lines_words(hsr)} "
                     f"(hsr_measure: {hsr.get('measure', params.hsr_measure)}"
                     + ("; full station lists with the opening years of their sections" if hsr.get("measure") == "stations"
                        else "; key stations of the line list only") + f"); missing: {hsr.get('missing', '')}")
@@ -272,6 +272,20 @@ def differences(params, data, realism: pd.DataFrame | None = None) -> pd.DataFra
         if found:
             add(label, "observed (yearbooks, Baidu)", "; ".join(found), status != "user")
     return pd.DataFrame(rows, columns=["aspect", "the study", "this build", "differs"])
+
+
+def hsr_lines_words(hsr: Mapping) -> str:
+    """The HSR lines of the public source in words, from the bundle's ``meta["hsr"]``: "70 lines (47
+    with full station lists, 20 from the line list's key stations, 3 from segment ends only)" when
+    its ``info`` splits them (the station-list measure), else "70 lines". The introduction and
+    the background chapter both use it, so they count the same lines."""
+    info = hsr.get("info", {}) if isinstance(hsr.get("info"), Mapping) else {}
+    parts = [(info.get("lines_station_lists", 0), "with full station lists"),
+             (info.get("lines_railvis_key_stations", 0), "from the line list's key stations"),
+             (info.get("lines_malin84_segment_ends", 0), "from segment ends only")]
+    split = ", ".join(f"{n} {words}" for n, words in parts if n)
+    total = hsr.get("lines", "?")
+    return f"{total} lines" + (f" ({split})" if split and "lines_station_lists" in info else "")
 
 
 # ----------------------------------------------------------------------------- evidence per claim
@@ -477,7 +491,8 @@ def background_values(study, origin: str = BEIJING) -> dict[str, str]:
     nearest city is its first destination (and the study's figure), the mean distance of first
     destinations, the rank correlation of priority rank with distance, HSR-connected pairs and the
     mean search index in the first and last MRIO years, HSR hubs and the most central cities of the
-    information network, and the HSR network's mean and maximum beside the study's."""
+    information network, the HSR network's mean and maximum beside the study's, and the HSR lines
+    it is built from (``bg_hsr_lines``, :func:`hsr_lines_words`)."""
     from intercity import figures, networks
 
     p, data = study.params, study.data
@@ -507,6 +522,9 @@ def background_values(study, origin: str = BEIJING) -> dict[str, str]:
                 "bg_hsr_hubs_last": networks.top_cities(networks.hsr_degree(data.pair_year, data.city_ids, last), names),
                 "bg_info_top_last": networks.top_cities(networks.info_centrality(data.pair_year, data.city_ids, last),
                                                         names)})
+    hsr_meta = data.meta.get("hsr", {}) if isinstance(data.meta, dict) else {}
+    out["bg_hsr_lines"] = (hsr_lines_words(hsr_meta) if hsr_meta and study.source != "synthetic"
+                           else "its line lists (not in this synthetic build)")
     cmp = hsr_comparison(study)
     for what, row in (("mean", 0), ("max", 2)):
         out[f"bg_hsr_{what}"] = str(cmp.at[row, "this build"])
