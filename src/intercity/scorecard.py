@@ -946,12 +946,14 @@ def reasons_table(card: pd.DataFrame) -> pd.DataFrame:
 
 def varying_table(facts: SourceFacts) -> pd.DataFrame:
     """Per estimate with an HSR measure: the measure, the ordered pairs in which it changes between
-    periods in the estimation sample, and whether that is enough (:data:`MIN_VARYING_PAIRS`)."""
-    rows = [{"estimate": k, "HSR measure": hsr_measure(spec_for(k)), "pairs where it changes": n,
-             f"at least {facts.min_varying_pairs}": "yes" if n >= facts.min_varying_pairs else "no"}
+    periods in the estimation sample, and whether that is enough (:data:`MIN_VARYING_PAIRS`); the
+    estimate and measure in words (:func:`estimate_label`), the estimate's key last."""
+    rows = [{"estimate": estimate_label(k), "HSR measure": variables.label(hsr_measure(spec_for(k)) or ""),
+             "pairs where it changes": n,
+             f"at least {facts.min_varying_pairs}": "yes" if n >= facts.min_varying_pairs else "no", "key": k}
             for k, n in facts.varying_pairs.items()]
     return pd.DataFrame(rows, columns=["estimate", "HSR measure", "pairs where it changes",
-                                       f"at least {facts.min_varying_pairs}"])
+                                       f"at least {facts.min_varying_pairs}", "key"])
 
 
 #: How a page's rows refer to the stand-in MRIO's description, given once per page.
@@ -990,9 +992,10 @@ def section_table(card: pd.DataFrame, section: str) -> pd.DataFrame:
 
 
 def table_note(facts: SourceFacts, table: str) -> str:
-    """A caption for a published table: its registered title (:func:`estimate_label`, e.g. "Fixed
-    capital" for ``mechanism_fixed_capital``), and whether its outcome is a proxy, constant or
-    imputed on this source (then its claims are not testable on this source)."""
+    """The opening of a published table's note: when its outcome is a proxy, constant or imputed on
+    this source, a sentence saying so (then its claims are not testable on this source); else its
+    registered title (:func:`estimate_label`, e.g. "Fixed capital" for ``mechanism_fixed_capital``),
+    which :func:`intercity.tables.note` leaves to the caption's title."""
     rows = reference.published_tables()
     deps = list(dict.fromkeys(rows.loc[rows["table"] == table, "dependent"]))
     name = estimate_label(table)
@@ -1005,8 +1008,7 @@ def table_note(facts: SourceFacts, table: str) -> str:
     notes = [f"{', '.join(outs)} on {var}, {text}" for var, (text, outs) in bad.items()]
     if not notes:
         return name
-    return f"{name}: outcome not the study's on this source, so its claims are not testable here: " + \
-        "; ".join(notes)
+    return "Outcome not the study's on this source, so its claims are not testable here: " + "; ".join(notes)
 
 
 def reverse_causality_comment(card: pd.DataFrame) -> str:

@@ -363,7 +363,8 @@ def note(rows: pd.DataFrame, table: str | None = None, title: str | None = None)
     control), and the money unit of the transfer before its signed log. ``rows``: estimates or
     :func:`models.compare_published` rows, restricted to ``table`` when given. ``title`` opens the
     note; a title that is only the table's id (``heterogeneity_labor`` or ``heterogeneity labor``)
-    is replaced by the registered title (:data:`TABLES`)."""
+    or its registered title (:data:`TABLES`) is left out: the caption shows the registered title
+    above the note, and no raw id reaches the prose."""
     sub = rows if table is None else rows[rows["table"] == table]
     if sub.empty:
         raise KeyError(f"no estimates for table {table!r}")
@@ -374,6 +375,8 @@ def note(rows: pd.DataFrame, table: str | None = None, title: str | None = None)
     units = sorted(set(sub["money_unit"].dropna())) if "money_unit" in sub else []
     if table is not None and title is not None and title.strip() in (table, table.replace("_", " ")):
         title = TABLE_BY_ID[table].title if table in TABLE_BY_ID else title  # never a raw id in prose
+    if table in TABLE_BY_ID and title == TABLE_BY_ID[table].title:
+        title = None  # the caption shows the registered title above the note
     parts = [title] if title else []
     parts.append("This build: stars on the coefficient from the pair-clustered SE (the study's clustering); "
                  "two-way SE clustered by origin and destination city, with its p value and stars "
