@@ -472,7 +472,7 @@ def test_rule_sentence_and_tables_on_a_public_like_source():
     with pytest.raises(KeyError, match="no claims in section"):
         scorecard.section_table(c, "Nowhere")
     v = scorecard.varying_table(facts(varying={"gradient_scale:2": 3}))
-    assert v.set_index("key").loc["gradient_scale:2", f"at least {scorecard.MIN_VARYING_PAIRS}"] == "no"
+    assert v.set_index("estimate").loc["Economic gradient (2)", f"at least {scorecard.MIN_VARYING_PAIRS}"] == "no"
     assert "Economic gradient (2)" in set(v["estimate"]) and not v["estimate"].str.contains(":").any()
     assert "connectivity_HSR" not in set(v["HSR measure"])
 

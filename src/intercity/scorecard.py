@@ -947,13 +947,13 @@ def reasons_table(card: pd.DataFrame) -> pd.DataFrame:
 def varying_table(facts: SourceFacts) -> pd.DataFrame:
     """Per estimate with an HSR measure: the measure, the ordered pairs in which it changes between
     periods in the estimation sample, and whether that is enough (:data:`MIN_VARYING_PAIRS`); the
-    estimate and measure in words (:func:`estimate_label`), the estimate's key last."""
+    estimate and measure in words (:func:`estimate_label`)."""
     rows = [{"estimate": estimate_label(k), "HSR measure": variables.label(hsr_measure(spec_for(k)) or ""),
              "pairs where it changes": n,
-             f"at least {facts.min_varying_pairs}": "yes" if n >= facts.min_varying_pairs else "no", "key": k}
+             f"at least {facts.min_varying_pairs}": "yes" if n >= facts.min_varying_pairs else "no"}
             for k, n in facts.varying_pairs.items()]
     return pd.DataFrame(rows, columns=["estimate", "HSR measure", "pairs where it changes",
-                                       f"at least {facts.min_varying_pairs}", "key"])
+                                       f"at least {facts.min_varying_pairs}"])
 
 
 #: How a page's rows refer to the stand-in MRIO's description, given once per page.
