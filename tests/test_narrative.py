@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intercity import formatting, narrative, params, paths, scorecard, sectors
+from intercity import formatting, narrative, params, paths, scorecard, sectors, tables
 from test_scorecard import card as constructed_card
 from test_scorecard import estimates, facts
 
@@ -51,7 +51,7 @@ def test_key_results_box_is_computed_from_the_scorecard_and_links_every_claim():
     box = narrative.key_results_html(c, "public")
     assert box.startswith('<div class="admonition important intercity-key-results" id="key-results">')
     lead = narrative.key_results_lead(c, "public")
-    assert f"Of the study's {n['claims']} claims, {n['testable']} are testable" in lead
+    assert f"The study asserts {n['claims']} claims" in lead and f"Of them, {n['testable']} are testable" in lead
     assert f"{n['hold_pair']} of them hold and {n['fail_pair']} fail" in lead
     assert f"{n['hold_twoway']} hold and {n['fail_twoway']} fail" in lead
     # every claim of a cell links to its scorecard row; the sections link to their chapters
@@ -68,12 +68,29 @@ def test_key_results_on_a_source_that_tests_nothing_says_so_and_shows_the_checks
     c = _card(f=facts(source="synthetic"))
     assert (c["testable"] == "no").all()
     lead = narrative.key_results_lead(c, "synthetic")
-    assert lead.startswith(f"None of the study's {len(c)} claims can be judged by this build")
-    assert scorecard.SYNTHETIC_REASON in lead and "No claim holds or fails here" in lead
     n = scorecard.headline(c)
-    assert f"the checks of {n['checks_hold_pair']} of the {len(c)} claims hold" in lead
+    assert lead.startswith(f"The study asserts {len(c)} claims: {n['published_printed']} rest on printed "
+                           f"coefficients, {n['published_asserted']} on figures and maps")
+    assert "None of them can be judged by this build" in lead
+    assert scorecard.SYNTHETIC_REASON in lead and "No claim holds or fails here" in lead
+    assert f"those of {n['checks_hold_pair']} of the {len(c)} claims hold" in lead
     box = narrative.key_results_html(c, "synthetic")
-    assert "checks hold anyway" in box and "hold: pair-clustered" not in box
+    assert all(h in box for h in narrative.RUN_ANYWAY_HEADS) and "hold: pair-clustered" not in box
+    assert "not a verdict on the study" in box
+
+
+def test_key_results_never_says_the_study_numbers_support_claims_without_numbers():
+    """The foot counts printed-coefficient claims and figure-only claims apart (no "support 24 of 24")."""
+    c = _card(f=facts(source="synthetic"))
+    n = scorecard.headline(c)
+    assert n["published_printed"] + n["published_asserted"] == len(c) and n["published_asserted"] > 0
+    box = narrative.key_results_html(c, "synthetic")
+    assert "support" not in box.split("Key results of this build")[1].split("<table")[0]
+    assert f"support {n['published_support']} of its" not in box
+    assert f"pass the checks of {n['published_hold']} of the {n['published_printed']} claims" in box
+    counts = scorecard.verdict_counts(c)
+    assert "published: supported" not in counts.columns
+    assert counts["published: figures only (asserted)"].sum() == n["published_asserted"]
     kr = narrative.key_results(c)
     assert sum(len(v) for v in kr["checks_hold_pair"]) == n["checks_hold_pair"]
 
@@ -153,7 +170,12 @@ def test_lab_evidence_names_power_size_and_detectability_of_each_model_a_claim_r
     assert "IT_direction on HSR, all pairs" in b1 and f"true effect {formatting.significant(0.5)} per unit" in b1
     assert "pair-clustered test rejects at 5% in 60% ± 10 (two-way: 20% ± 10) of worlds" in b1
     assert "(no_effect, the size) in 30% ± 10 (two-way: 5% ± 10)" in b1
-    assert "published coefficient (0.142***) is below in size the design's minimum detectable effect (2.05)" in b1
+    # the comparison says, in the same sentence, that the lab's worlds are synthetic and how many cities they
+    # have (not the study's 273), and softens the inference to worlds like the lab's
+    sentence = b1[b1.index("the published coefficient"):].split(";")[0]
+    assert f"(0.142***, from the study's {params.STUDY_CITIES} real cities) is below in size" in sentence
+    assert f"the lab's synthetic worlds of {CI.lab.n_cities} cities (2.05)" in sentence
+    assert "in worlds like the lab's" in sentence and "false positive" in sentence
     assert f"{CI.lab.draws} synthetic worlds" in b1
     assert narrative.lab_claim_evidence(CI, None) == {}
 
@@ -211,6 +233,15 @@ def test_measurement_reading_names_the_claims_resting_on_the_transfer():
 
 # ----------------------------------------------------------------------------- glued numbers
 
+def test_tier_counts_sort_tiers_by_distance_and_count_pairs_per_period():
+    tiers = ["1000-2000", "0-200", "2000-4000", "200-500", "500-1000"]
+    panel = pd.DataFrame({"period": ["p1"] * 5 + ["p2"] * 5, "tier": tiers * 2})
+    counts = narrative.tier_counts(panel)
+    assert list(counts["distance tier (km)"]) == ["0-200", "200-500", "500-1000", "1000-2000", "2000-4000"]
+    assert list(counts.columns) == ["distance tier (km)", "ordered pairs, p1", "ordered pairs, p2"]
+    assert "Pair-periods" not in tables.spec("tier-counts").title
+
+
 def test_measurement_values_ledger_and_tier_counts():
     panel = pd.DataFrame({"IT": [1.0, -2.0, 4.0, 1.0], "IT_direction": [1, 0, 1, 1],
                           "period": ["a", "a", "b", "b"], "tier": ["0-200", "200-500", "0-200", "0-200"]})
@@ -218,8 +249,9 @@ def test_measurement_values_ledger_and_tier_counts():
     assert narrative.measurement_values(panel, desc) == {
         "meas_rows": "4", "meas_it_mean": "1.000", "meas_dir_share": "0.750", "meas_it_mean_pub": "0.500",
         "meas_dir_share_pub": "0.250"}
-    counts = narrative.tier_counts(panel).set_index("tier")
-    assert counts.at["0-200", "a"] == 1 and counts.at["0-200", "b"] == 2 and np.isnan(counts.at["200-500", "b"])
+    counts = narrative.tier_counts(panel).set_index("distance tier (km)")
+    assert counts.at["0-200", "ordered pairs, a"] == 1 and counts.at["0-200", "ordered pairs, b"] == 2
+    assert counts.at["200-500", "ordered pairs, b"] == 0
     ledger = pd.DataFrame({"stage": ["bundle", "bundle", "panel"], "kind": ["city", "city", "pair"],
                            "reason": ["no data", "no data", "far"]})
     assert narrative.ledger_counts(ledger).to_dict("list") == {
@@ -331,3 +363,99 @@ def test_intro_tables_stack_on_a_narrow_screen_like_every_book_table():
         assert cells and all(cells), "a cell without data-label"
         labels = re.findall(r'<td data-label="([^"]*)">', box)
         assert set(labels) <= {h.replace("&#x27;", "'") for h in heads}
+
+
+# ----------------------------------------------------------------------------- the stand-in MRIO, once per page
+
+STANDIN = ("The city MRIO of this source is a stand-in: national tables regionalised to cities (value added and "
+           "employment) and a distance-gravity trade model; it is not the CEADs table.")
+
+
+def test_the_stand_in_description_is_given_once_per_page_and_the_rows_refer_to_it():
+    c = _card(f=facts(source="public", standin=STANDIN))
+    assert (c["mrio_standin"] != "").sum() > 3
+    ev = narrative.claim_evidence(c)
+    for section in ("Baseline", "Characteristics"):
+        page = narrative.reading_html(ev, section)
+        assert page.count(html.escape(STANDIN)) == 1, section
+        assert "stand-in MRIO, see note 1" in page and 'id="note-standin"' in page
+    rows = narrative.scorecard_rows_html(c, ev)
+    assert rows.count(html.escape(STANDIN)) == 1
+    table = scorecard.section_table(c, "Baseline")
+    assert not table["why"].str.contains(STANDIN, regex=False).any()
+    assert table["why"].str.contains("see note 1 under the Reading").any()
+    reasons = scorecard.reasons_table(c)
+    assert not reasons["not testable because"].str.contains(STANDIN, regex=False).any()
+    # without a stand-in, no note
+    plain = narrative.claim_evidence(_card(f=facts(source="ceads")))
+    assert "note-standin" not in narrative.reading_html(plain, "Baseline")
+
+
+def test_in_numbers_says_in_the_same_sentence_that_untestable_numbers_are_not_evidence_and_why():
+    c = _card(f=facts(source="public", standin=STANDIN))
+    lead = narrative.numbers_lead(c, "Baseline")
+    assert lead.startswith("In numbers, with pair-clustered standard errors, and not evidence for or against")
+    assert "trade shares do not respond to connectivity" in lead and scorecard.STANDIN_BUILDS_IN in lead
+    assert "." not in lead.rstrip(".").split("(")[0]  # one sentence, completed by the chapter's numbers
+    # a source that tests the claims: no caveat
+    assert narrative.numbers_lead(_card(f=facts(source="ceads")), "Baseline") == \
+        "In numbers, with pair-clustered standard errors"
+    # a claim untestable for another reason is named with the Reading's reasons
+    other = narrative.numbers_lead(_card(f=facts(source="public", kinds={"patents": "proxy"})), "Mechanism")
+    assert "M7" in other and "for the reasons in the Reading" in other and "stand-in" not in other
+    with pytest.raises(KeyError):
+        narrative.numbers_lead(c, "Nowhere")
+
+
+def test_chapters_glue_the_numbers_lead_into_their_in_numbers_sentence():
+    for stem, section in (("03_baseline", "baseline"), ("04_robustness", "robustness"),
+                          ("05_mechanism", "mechanism"), ("06_distance", "distance")):
+        nb = nbformat.read(paths.NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
+        text = "\n".join(c.source for c in nb.cells)
+        assert f"{{glue:text}}`numbers_{section}_lead`" in text, stem
+        assert f"numbers_lead(card, \"{section.title()}\")" in text, stem
+
+
+def test_parameter_tables_report_the_cities_a_set_keeps_not_273_on_the_public_source(tmp_path):
+    """The public source at scale 1 keeps every city its inputs cover (283 > 273): the parameter
+    page and the reproducibility chapter's table of sets must not say 273 for it."""
+    from intercity import book, report
+
+    base = params.load(paths.PARAMS_DIR / "ci.yaml").to_dict()
+    public = {**base, "data_source": "public", "scale": 1.0}
+    synthetic = {**base, "data_source": "synthetic", "scale": 1.0}
+    kept = book.parameter_table(public).set_index("parameter").loc["cities kept (derived)"]
+    assert kept["value"] == "every city the inputs cover" and "273" not in kept["value"]
+    assert book.parameter_table(synthetic).set_index("parameter").at["cities kept (derived)", "value"] == "273"
+    import yaml
+
+    (tmp_path / "pub.yaml").write_text(yaml.safe_dump(public))
+    (tmp_path / "syn.yaml").write_text(yaml.safe_dump(synthetic))
+    sets = report.parameter_sets(tmp_path).set_index("file")
+    assert sets.at["params/pub.yaml", "cities"] == "every city the inputs cover"
+    assert sets.at["params/syn.yaml", "cities"] == "273"
+
+
+def test_intro_and_background_count_the_same_hsr_lines_and_the_summary_counts_every_ledger_entry():
+    info = {"lines_station_lists": 47, "lines_railvis_key_stations": 20, "lines_malin84_segment_ends": 3}
+    hsr = {"measure": "stations", "lines": 70, "missing": "x", "info": info}
+    words = narrative.hsr_lines_words(hsr)
+    assert words == ("70 lines (47 with full station lists, 20 from the line list's key stations, "
+                     "3 from segment ends only)")
+    diff = narrative.differences(CI, _data("public", {"hsr": hsr}), REALISM).set_index("aspect")
+    assert words in diff.at["HSR connectivity", "this build"]
+    assert narrative.hsr_lines_words({"lines": 12, "info": {"lines": 12}}) == "12 lines"
+    nb = nbformat.read(paths.NOTEBOOK_DIR / "01_background.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    assert "{glue:text}`bg_hsr_lines`" in text and "47 lines" not in text
+    # the bundle summary counts the HSR line and station entries the measurement ledger shows
+    from intercity import schema
+
+    ledger = pd.DataFrame({"stage": ["hsr", "hsr", "universe", "panel"], "kind": ["line", "station", "city", "pair"],
+                           "id": "", "name": "", "reason": "r"})
+    fake = SimpleNamespace(cities=pd.DataFrame({"city_id": ["1", "2"]}),
+                           city_year=pd.DataFrame({"year": [2012, 2017]}),
+                           mrio={2012: SimpleNamespace(sectors=["a"])}, source="public", ledger=ledger)
+    rows = dict(schema.StudyData.summary(fake).itertuples(index=False))
+    assert rows["ledger entries on cities (dropped or unmatched names)"] == "1"
+    assert rows["ledger entries on pairs, HSR lines and stations (every entry not on a city)"] == "3"

@@ -146,7 +146,7 @@ def test_hsr_varying_in_too_few_pairs_is_not_testable():
     few = scorecard.MIN_VARYING_PAIRS - 1
     c = card(f=facts(varying={"gradient_scale:2": few}))
     assert c.loc["B3", "verdict_pair"] == c.loc["B3", "verdict_twoway"] == scorecard.NOT_SOURCE
-    assert f"gradient_scale:2: {few}" in c.loc["B3", "reason"]
+    assert f"Economic gradient (2): {few} pairs" in c.loc["B3", "reason"]
     assert c.loc["B4", "verdict"] == "holds"  # information connectivity: no HSR rule
     enough = card(f=facts(varying={"gradient_scale:2": scorecard.MIN_VARYING_PAIRS}))
     assert enough.loc["B3", "verdict"] == "holds"
@@ -172,7 +172,7 @@ def test_a_claim_can_hold_under_pair_and_fail_under_twoway_clustering():
     est = estimates(**{"baseline_direction:1": {"p_twoway": 0.30, "stars_twoway": ""}})
     c = card(est, cluster="pair")
     assert c.loc["B1", "verdict_pair"] == "holds" and c.loc["B1", "verdict_twoway"] == "fails"
-    assert "baseline_direction (1)" in c.loc["B1", "reason_twoway"] and "p = 0.300" in c.loc["B1", "reason_twoway"]
+    assert "Direction of transfer (1)" in c.loc["B1", "reason_twoway"] and "p = 0.300" in c.loc["B1", "reason_twoway"]
     assert c.loc["B1", "verdict"] == "holds" and c.loc["B1", "cluster"] == "pair"
     assert card(est, cluster="twoway").loc["B1", "verdict"] == "fails"  # the headline follows params.cluster
     n = scorecard.headline(c.reset_index())
@@ -274,10 +274,10 @@ def test_tier_claims_follow_shifted_parameter_tiers():
 def test_split_tier_checks_must_hold_in_every_part():
     edges = (0.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 4000.0)
     c = card(estimates(tiers=edges), facts(tiers=edges))
-    assert c.loc["F1", "verdict"] == "holds" and "tier_0-100 (3)" in c.loc["F1", "check"]
+    assert c.loc["F1", "verdict"] == "holds" and "distance tier 0-100 km (3)" in c.loc["F1", "check"]
     bad = estimates(tiers=edges, **{"tier_100-200:3": {"p_pair": 0.5, "p_twoway": 0.5}})
     c = card(bad, facts(tiers=edges))
-    assert c.loc["F1", "verdict"] == "fails" and "tier_100-200 (3)" in c.loc["F1", "reason"]
+    assert c.loc["F1", "verdict"] == "fails" and "distance tier 100-200 km (3)" in c.loc["F1", "reason"]
 
 
 def test_peak_split_over_parts_holds_when_the_largest_is_in_a_part():
@@ -345,7 +345,7 @@ def test_varying_pairs_counts_pairs_whose_hsr_changes_within_the_sample():
 def test_table_note_marks_proxy_outcomes():
     f = facts(source="public", kinds={"patents": "proxy"})
     assert "proxy" in scorecard.table_note(f, "mechanism_tech") and "patents" in scorecard.table_note(f, "mechanism_tech")
-    assert scorecard.table_note(f, "mechanism_labor") == "mechanism labor"
+    assert scorecard.table_note(f, "mechanism_labor") == "Labour"
 
 
 def test_distance_findings_answer_the_question():
@@ -428,7 +428,7 @@ def test_claim_sentences_say_why_and_what_the_checks_give():
     c = card(f=facts(source="public", kinds={"patents": "proxy"}))
     s = scorecard.claim_sentence(c.loc["M6"].to_dict())
     assert s.startswith("not testable on this source, because outcome factor_tech rests on patents")
-    assert s.endswith("(run anyway, its checks give: holds with both clusterings)")
+    assert s.endswith("(not scored: run anyway, its checks give: holds with both clusterings)")
     assert scorecard.claim_sentence(c.loc["B1"].to_dict()) == \
         "holds with the study's pair-clustered errors and with two-way clustered errors"
 
@@ -472,7 +472,9 @@ def test_rule_sentence_and_tables_on_a_public_like_source():
     with pytest.raises(KeyError, match="no claims in section"):
         scorecard.section_table(c, "Nowhere")
     v = scorecard.varying_table(facts(varying={"gradient_scale:2": 3}))
-    assert v.set_index("estimate").loc["gradient_scale:2", f"at least {scorecard.MIN_VARYING_PAIRS}"] == "no"
+    assert v.set_index("estimate").loc["Economic gradient (2)", f"at least {scorecard.MIN_VARYING_PAIRS}"] == "no"
+    assert "Economic gradient (2)" in set(v["estimate"]) and not v["estimate"].str.contains(":").any()
+    assert "connectivity_HSR" not in set(v["HSR measure"])
 
 
 def test_invalid_cluster_is_named():
@@ -505,3 +507,15 @@ def test_estimates_without_the_contract_columns_say_which_clustering_is_missing(
     assert c.loc["B1", "verdict_twoway"] == scorecard.NOT_IDENTIFIED
     assert "carry no two-way" in c.loc["B1", "reason_twoway"]
     assert "no tier known" in scorecard.distance_findings(est, facts())["dist_info"]
+
+
+def test_numbers_text_reads_p_values_and_estimate_names_not_raw_ids():
+    """The scorecard's numbers print p < 0.001 (never p = 0.000) and name estimates by their
+    table's registered title, not by internal keys such as baseline_direction:3."""
+    c = card(estimates(**{"baseline_direction:3": {"p_pair": 1e-6, "p_twoway": 1e-5}}))
+    texts = " ".join(c["published_numbers"]) + " " + " ".join(c["this_build_numbers"]) + " " + " ".join(c["check"])
+    assert "p = 0.000" not in texts and "p < 0.001" in texts
+    assert "baseline_direction:" not in texts and "tier_2000-4000:" not in texts
+    assert "Direction of transfer (3)" in texts
+    assert scorecard.estimate_label("tier_2000-4000:1") == "distance tier 2000-4000 km (1)"
+    assert scorecard.estimate_label("mechanism_fixed_capital:7") == "Fixed capital (7)"

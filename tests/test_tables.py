@@ -139,6 +139,24 @@ def test_synergy_layout_names_models_by_tier_without_published_columns(ci_study)
         tables.synergy_layout(est[~est["table"].str.startswith("synergy_")])
 
 
+def test_tier_layout_shows_the_tier_estimates_nearest_first(ci_study):
+    from intercity import pipeline
+
+    est = pipeline.estimates(ci_study)
+    layout = tables.tier_layout(est)
+    rows = est[est["table"].str.startswith("tier_")]
+    assert len(layout) == len(rows) and layout["model"].is_unique
+    for group, sub in layout.groupby("group", sort=False):
+        km = [tables.tier_start_km(t) for t in sub["tier"]]
+        assert km == sorted(km), group
+    assert {"coef", "SE (pair)", "SE (two-way)", "p (two-way)", "N"} <= set(layout.columns)
+    assert tables.spec("tier-estimates").page == "06_distance"
+    with pytest.raises(KeyError, match="tier"):
+        tables.tier_layout(est[~est["table"].str.startswith("tier_")])
+    with pytest.raises(ValueError, match="far"):
+        tables.tier_start_km("far")
+
+
 def test_descriptive_stats_show_published_and_this_build_max_in_one_cell(ci_study):
     desc = report.descriptive_comparison(ci_study.panel)
     out = report.table_html(desc, table_id="descriptive-stats")
@@ -291,3 +309,11 @@ def test_column_kinds_from_names_and_dtypes():
                      "ok": "text"}
     shown = formatting.format_frame(pd.DataFrame({"seconds": [0.004], "N": [np.int64(148512)]}), 2)
     assert shown.iloc[0].tolist() == ["4.0e-03", "148,512"]
+
+
+def test_note_never_opens_with_a_raw_table_id(compared_without_hcl):
+    """A notebook passing the table id (or its words) as the title gets the registered title."""
+    cmp = compared_without_hcl
+    for title in ("gradient scale", "gradient_scale", "Economic gradient"):
+        text = tables.note(cmp, "gradient_scale", title)
+        assert text.startswith("This build: stars") and "gradient scale" not in text and "gradient_scale" not in text

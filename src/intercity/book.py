@@ -262,7 +262,7 @@ def parameter_table(values: dict) -> pd.DataFrame:
         else:
             rows.append({"parameter": k, "value": shown.get(k, str(v)), "meaning": PARAMETER_MEANING.get(k, "")})
     rows += [
-        {"parameter": "cities kept (derived)", "value": str(p.n_cities), "meaning": "round(scale x 273), at least 4"},
+        {"parameter": "cities kept (derived)", "value": p.cities_kept[0], "meaning": p.cities_kept[1]},
         {"parameter": "MRIO years (derived)", "value": ", ".join(map(str, p.mrio_years)),
          "meaning": "every end point of the periods"},
         {"parameter": "distance tiers (derived)", "value": ", ".join(f"{t} km" for t in tier_labels(p.distance_tiers_km)),

@@ -86,7 +86,7 @@ import pandas as pd
 
 from intercity import cachekey, labdraw, paths
 from intercity import sweep as sweep_mod
-from intercity.params import LAB_SETTINGS
+from intercity.params import LAB_SETTINGS, STUDY_CITIES
 from intercity.labdraw import ALPHA, DrawSpec, run_draw
 
 if TYPE_CHECKING:
@@ -510,7 +510,8 @@ def glue_values(p: Params, results: dict[str, pd.DataFrame]) -> dict[str, str]:
     lab = p.lab
     n = lab.n_cities
     out = {"lab_draws": f"{lab.draws}", "lab_settings_n": f"{len(lab.settings)}",
-           "lab_total": f"{lab.draws * len(lab.settings)}", "lab_cities": f"{n}", "lab_pairs": f"{n * (n - 1):,}",
+           "lab_total": f"{lab.draws * len(lab.settings)}", "lab_cities": f"{n}",
+           "lab_study_cities": f"{STUDY_CITIES}", "lab_pairs": f"{n * (n - 1):,}",
            "lab_scale": f"{lab.scale:g}", "lab_treated": f"{100 * lab.treated_share:g}%",
            "lab_raise_hsr": f"{lab.raise_hsr_lines}", "lab_raise_info": f"{lab.raise_info_log:g}",
            "lab_permutations": f"{lab.permutations}", "lab_bootstrap": f"{lab.bootstrap}",

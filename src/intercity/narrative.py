@@ -94,19 +94,33 @@ def key_results(card: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def asserted_sentence(n: Mapping[str, int]) -> str:
+    """What the study's claims rest on (``n``: :func:`intercity.scorecard.headline`): "The study
+    asserts 24 claims: 17 rest on printed coefficients, 7 on figures and maps without printed
+    numbers." """
+    return (f"The study asserts {n['claims']} claims: {n['published_printed']} rest on printed coefficients, "
+            f"{n['published_asserted']} on figures and maps without printed numbers.")
+
+
+#: The key-results columns of the checks run on a source that tests nothing (not verdicts).
+RUN_ANYWAY_HEADS = ("not scored: checks run anyway hold, pair-clustered",
+                    "not scored: checks run anyway hold, two-way")
+
+
 def key_results_lead(card: pd.DataFrame, source: str) -> str:
     """The key-results box's opening sentences (plain text) from :func:`intercity.scorecard.headline`."""
     n = scorecard.headline(card)
+    basis = asserted_sentence(n)
     if n["testable"] == 0:
         why = (f"this book is built on the {source} source, and " + scorecard.SYNTHETIC_REASON
                if source == "synthetic" else f"none is testable on the {source} source")
-        return (f"None of the study's {n['claims']} claims can be judged by this build: {why}. No claim holds or "
-                f"fails here. The checks still run: on this build's numbers the checks of "
+        return (f"{basis} None of them can be judged by this build: {why}. No claim holds or "
+                f"fails here. Not scored, the checks still run on this build's numbers: those of "
                 f"{n['checks_hold_pair']} of the {n['claims']} claims hold with the study's pair-clustered standard "
                 f"errors and {n['checks_hold_twoway']} with two-way clustered errors (by origin and destination "
                 "city), which says what the study's design finds in these data, not whether the study is right.")
     ni = n["not_identified_pair"] + n["not_identified_twoway"]
-    return (f"Of the study's {n['claims']} claims, {n['testable']} are testable on this build's {source} source. "
+    return (f"{basis} Of them, {n['testable']} are testable on this build's {source} source. "
             f"With the study's pair-clustered standard errors {n['hold_pair']} of them hold and {n['fail_pair']} "
             f"fail; with two-way clustered errors (by origin and destination city, which allow for the shocks all "
             f"pairs of a city share) {n['hold_twoway']} hold and {n['fail_twoway']} fail"
@@ -125,8 +139,7 @@ def key_results_html(card: pd.DataFrame, source: str) -> str:
     kr = key_results(card)
     none_testable = n["testable"] == 0
     if none_testable:
-        head = ["section", "claims", "not testable here", "checks hold anyway: pair-clustered",
-                "checks hold anyway: two-way"]
+        head = ["section", "claims", "not testable here", *RUN_ANYWAY_HEADS]
         keys = ["not_testable", "checks_hold_pair", "checks_hold_twoway"]
     else:
         head = ["section", "claims", "testable", "hold: pair-clustered", "hold: two-way", "fail: pair-clustered",
@@ -148,10 +161,15 @@ def key_results_html(card: pd.DataFrame, source: str) -> str:
              'intercity-table intercity-stack intercity-key-results-table"><thead><tr>'
              + "".join(f"<th>{html.escape(h)}</th>" for h in head)
              + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
-    foot = (f"The study's own numbers support {n['published_support']} of its {n['claims']} claims: "
-            f"{n['published_hold']} on its printed coefficients and {n['published_asserted']} asserted from figures "
-            f"and maps without printed numbers" + ("" if none_testable else
-                                                   f"; of the claims testable here, {n['published_support_testable']}")
+    foot = (f"On its printed coefficients the study's own numbers pass the checks of {n['published_hold']} of "
+            f"the {n['published_printed']} claims that rest on them"
+            + (f" (and fail those of {n['published_fail']})" if n["published_fail"] else "")
+            + f"; the {n['published_asserted']} others are asserted from figures and maps"
+            + ("" if none_testable else f". Of the claims testable here, {n['published_support_testable']} hold on "
+               "the study's own numbers or are asserted from its figures")
+            + (". The \u201cnot scored\u201d columns list the claims whose checks hold when run anyway on this "
+               "build's numbers: what the design finds in these data, not a verdict on the study"
+               if none_testable else "")
             + ". Each claim id links to its row in the ")
     return ('<div class="admonition important intercity-key-results" id="key-results">'
             '<p class="admonition-title">Key results of this build</p>'
@@ -240,7 +258,7 @@ def differences(params, data, realism: pd.DataFrame | None = None) -> pd.DataFra
     if source == "synthetic":
         hsr_ours = "a synthetic HSR rollout (lines serving both cities)"
     elif hsr:
-        hsr_ours = (f"HSR lines serving both cities, counted from {hsr.get('lines', '?')} lines "
+        hsr_ours = (f"HSR lines serving both cities, counted from {hsr_lines_words(hsr)} "
                     f"(hsr_measure: {hsr.get('measure', params.hsr_measure)}"
                     + ("; full station lists with the opening years of their sections" if hsr.get("measure") == "stations"
                        else "; key stations of the line list only") + f"); missing: {hsr.get('missing', '')}")
@@ -256,6 +274,20 @@ def differences(params, data, realism: pd.DataFrame | None = None) -> pd.DataFra
     return pd.DataFrame(rows, columns=["aspect", "the study", "this build", "differs"])
 
 
+def hsr_lines_words(hsr: Mapping) -> str:
+    """The HSR lines of the public source in words, from the bundle's ``meta["hsr"]``: "70 lines (47
+    with full station lists, 20 from the line list's key stations, 3 from segment ends only)" when
+    its ``info`` splits them (the station-list measure), else "70 lines". The introduction and
+    the background chapter both use it, so they count the same lines."""
+    info = hsr.get("info", {}) if isinstance(hsr.get("info"), Mapping) else {}
+    parts = [(info.get("lines_station_lists", 0), "with full station lists"),
+             (info.get("lines_railvis_key_stations", 0), "from the line list's key stations"),
+             (info.get("lines_malin84_segment_ends", 0), "from segment ends only")]
+    split = ", ".join(f"{n} {words}" for n, words in parts if n)
+    total = hsr.get("lines", "?")
+    return f"{total} lines" + (f" ({split})" if split and "lines_station_lists" in info else "")
+
+
 # ----------------------------------------------------------------------------- evidence per claim
 
 def lab_claim_evidence(params, lab_summary: pd.DataFrame | None, detect: pd.DataFrame | None = None) -> dict[str, str]:
@@ -263,7 +295,8 @@ def lab_claim_evidence(params, lab_summary: pd.DataFrame | None, detect: pd.Data
     id -> a sentence (plain text) with, per such model, the true effect and the rejection rate at
     5% (pair-clustered and two-way, ± Monte Carlo s.e.) at the default knobs, the size in worlds
     without an effect, and whether the published coefficient reaches the design's minimum
-    detectable effect (``detect``: :func:`intercity.lab.detectability`). Claims the lab does not
+    detectable effect (``detect``: :func:`intercity.lab.detectability`), said of the lab's synthetic
+    worlds and their number of cities (``params.lab.n_cities``), not of the study's. Claims the lab does not
     estimate are absent. ``lab_summary``: ``design_lab.csv`` (:func:`intercity.lab.diagnose`)."""
     if lab_summary is None or lab_summary.empty:
         return {}
@@ -309,9 +342,13 @@ def lab_claim_evidence(params, lab_summary: pd.DataFrame | None, detect: pd.Data
                 text += f"; in worlds without an effect ({nulls[0]}, the size) in {both(nulls[0])}"
             if key in det.index:
                 d = det.loc[key]
-                text += (f"; the published coefficient ({d['published']:g}{d['stars']}) is "
-                         f"{'at or above' if bool(d['detectable']) else 'below'} in size the design's minimum "
-                         f"detectable effect ({formatting.significant(float(d['mde']))})")
+                text += (f"; the published coefficient ({d['published']:g}{d['stars']}, from the study's "
+                         f"{STUDY_CITIES} real cities) is {'at or above' if bool(d['detectable']) else 'below'} in "
+                         f"size the minimum detectable effect of the design in the lab's synthetic worlds of "
+                         f"{params.lab.n_cities} cities ({formatting.significant(float(d['mde']))})"
+                         + ("" if bool(d["detectable"]) else
+                            ": in worlds like the lab's, a significant estimate of that size would more likely "
+                            "exaggerate the effect or be a false positive; the study's own precision may differ"))
             parts.append(text)
         if parts:
             out[claim.id] = (f"In {params.lab.draws} synthetic worlds per knob setting "
@@ -344,8 +381,10 @@ def multiverse_claim_evidence(summary: pd.DataFrame | None) -> dict[str, str]:
 
 def verdict_words(row: Mapping) -> str:
     """:func:`intercity.scorecard.claim_sentence` of a scorecard row, with the synthetic source's
-    long reason shortened to "the synthetic world is not China" (the Readings repeat it per claim)."""
-    text = scorecard.claim_sentence(row)
+    long reason shortened to "the synthetic world is not China" (the Readings repeat it per claim),
+    and the stand-in MRIO's description replaced by "(stand-in MRIO, see note 1)"
+    (:func:`intercity.scorecard.refer_standin`; the page gives the note once, :func:`standin_note_html`)."""
+    text = scorecard.refer_standin(scorecard.claim_sentence(row), row.get("mrio_standin", ""))
     short = "the synthetic world is not China"
     return (text.replace(f"because {scorecard.SYNTHETIC_REASON}; ", f"because {short} and ")
             .replace(f"because {scorecard.SYNTHETIC_REASON}", f"because {short}"))
@@ -355,7 +394,8 @@ def claim_evidence(card: pd.DataFrame, lab: Mapping[str, str] | None = None,
                    multiverse: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per claim of ``card``: id, section, claim, verdict (its sentence, :func:`verdict_words`,
     with this build's numbers for the claims on the map of transfers, which no model carries), lab and multiverse (sentences from
-    :func:`lab_claim_evidence` and :func:`multiverse_claim_evidence`, "" where they have none)."""
+    :func:`lab_claim_evidence` and :func:`multiverse_claim_evidence`, "" where they have none) and
+    mrio_standin (the stand-in MRIO's description where the verdict refers to it, else "")."""
     lab, multiverse = lab or {}, multiverse or {}
     spatial = {c.id for c in scorecard.CLAIMS if c.spatial is not None}
     return pd.DataFrame({"id": card["id"], "section": card["section"], "claim": card["claim"],
@@ -363,7 +403,8 @@ def claim_evidence(card: pd.DataFrame, lab: Mapping[str, str] | None = None,
                                                          if r["id"] in spatial and r.get("this_build_numbers") else "")
                                      for r in card.to_dict("records")],
                          "lab": [lab.get(i, "") for i in card["id"]],
-                         "multiverse": [multiverse.get(i, "") for i in card["id"]]})
+                         "multiverse": [multiverse.get(i, "") for i in card["id"]],
+                         "mrio_standin": card["mrio_standin"] if "mrio_standin" in card else ""})
 
 
 def study_evidence(study, card: pd.DataFrame) -> pd.DataFrame:
@@ -404,7 +445,14 @@ def reading_html(evidence: pd.DataFrame, section: str | None = None, only: str |
                      f"<ul>{''.join(parts)}</ul></li>")
     if not items:
         return '<div class="intercity-reading"><p>No claim of the study has such evidence in this build.</p></div>'
-    return f'<div class="intercity-reading"><ul>{"".join(items)}</ul></div>'
+    return f'<div class="intercity-reading"><ul>{"".join(items)}</ul>{standin_note_html(ev)}</div>'
+
+
+def standin_note_html(evidence: pd.DataFrame) -> str:
+    """The note the rows' "(stand-in MRIO, see note 1)" refer to, once per page (a paragraph of
+    class ``intercity-note``, id ``note-standin``); "" when no row refers to it."""
+    text = scorecard.standin_note(evidence)
+    return f'<p class="intercity-note" id="note-standin">{html.escape(text)}</p>' if text else ""
 
 
 def scorecard_rows_html(card: pd.DataFrame, evidence: pd.DataFrame) -> str:
@@ -428,7 +476,7 @@ def scorecard_rows_html(card: pd.DataFrame, evidence: pd.DataFrame) -> str:
             lines.append(f"<li><em>{_a(MULTIVERSE_PAGE, 'Multiverse')}:</em> {html.escape(e['multiverse'])}</li>")
         lines.append("</ul>")
         out.append(f'<div class="intercity-claim" id="{claim_anchor(r["id"])}">' + "".join(lines) + "</div>")
-    return '<div class="intercity-claims">' + "".join(out) + "</div>"
+    return '<div class="intercity-claims">' + "".join(out) + standin_note_html(evidence) + "</div>"
 
 
 # ----------------------------------------------------------------------------- numbers the chapters glue
@@ -443,7 +491,8 @@ def background_values(study, origin: str = BEIJING) -> dict[str, str]:
     nearest city is its first destination (and the study's figure), the mean distance of first
     destinations, the rank correlation of priority rank with distance, HSR-connected pairs and the
     mean search index in the first and last MRIO years, HSR hubs and the most central cities of the
-    information network, and the HSR network's mean and maximum beside the study's."""
+    information network, the HSR network's mean and maximum beside the study's, and the HSR lines
+    it is built from (``bg_hsr_lines``, :func:`hsr_lines_words`)."""
     from intercity import figures, networks
 
     p, data = study.params, study.data
@@ -473,6 +522,9 @@ def background_values(study, origin: str = BEIJING) -> dict[str, str]:
                 "bg_hsr_hubs_last": networks.top_cities(networks.hsr_degree(data.pair_year, data.city_ids, last), names),
                 "bg_info_top_last": networks.top_cities(networks.info_centrality(data.pair_year, data.city_ids, last),
                                                         names)})
+    hsr_meta = data.meta.get("hsr", {}) if isinstance(data.meta, dict) else {}
+    out["bg_hsr_lines"] = (hsr_lines_words(hsr_meta) if hsr_meta and study.source != "synthetic"
+                           else "its line lists (not in this synthetic build)")
     cmp = hsr_comparison(study)
     for what, row in (("mean", 0), ("max", 2)):
         out[f"bg_hsr_{what}"] = str(cmp.at[row, "this build"])
@@ -524,8 +576,15 @@ def parenthesis_values(compared: pd.DataFrame, study) -> dict[str, str]:
 
 
 def tier_counts(panel: pd.DataFrame) -> pd.DataFrame:
-    """Pair-periods per distance tier (rows) and period (columns), with the tier as a column."""
-    return panel.groupby(["period", "tier"]).size().unstack("period").reset_index()
+    """Ordered pairs in each distance tier (rows, nearest tier first) per period (columns; the panel
+    has one row per pair and period, so each cell counts pairs, not pair-periods). First column
+    "distance tier (km)"; the other columns are named "ordered pairs, <period>"."""
+    from intercity import tables
+
+    counts = panel.groupby(["period", "tier"]).size().unstack("period").fillna(0).astype("int64")
+    counts = counts.loc[sorted(counts.index, key=tables.tier_start_km)]
+    counts.columns = [f"ordered pairs, {c}" for c in counts.columns]
+    return counts.rename_axis("distance tier (km)").reset_index()
 
 
 def measurement_reading(card: pd.DataFrame) -> str:
@@ -549,6 +608,39 @@ def measurement_reading(card: pd.DataFrame) -> str:
     return (f"<p>No claim of the study is judged in this chapter, but {len(uses)} of its {n} claims rest on the "
             f"transfer measured here (as outcome or regressor, or as the map of where industry moved): "
             f"{_ids([u for u in uses if u in set(card['id'])])}.</p>")
+
+
+def numbers_lead(card: pd.DataFrame, section: str) -> str:
+    """The opening of a chapter's "In numbers" sentence (plain text, no final punctuation): "In
+    numbers, with pair-clustered standard errors", and, where claims of ``section`` are not
+    testable on this source, in the same sentence that these numbers are not evidence for or
+    against them and why: from each claim's ``not_testable_reason`` (the stand-in MRIO, whose trade
+    shares do not respond to connectivity, so a coefficient on IT reflects what the stand-in builds
+    in: :data:`intercity.scorecard.STANDIN_BUILDS_IN`; or the other reasons, given in the Reading).
+    ``card``: :func:`intercity.scorecard.scorecard`; KeyError for a section without claims."""
+    sub = card[card["section"] == section]
+    if sub.empty:
+        raise KeyError(f"no claims in section {section!r}; known: {sorted(card['section'].unique())}")
+    cluster = str(sub["cluster"].iloc[0])
+    lead = f"In numbers, with {scorecard.CLUSTER_WORDS.get(cluster, cluster)} standard errors"
+    untestable = sub[sub["testable"] == "no"]
+    if untestable.empty:
+        return lead
+    standin = untestable["mrio_standin"].astype(bool) if "mrio_standin" in untestable else \
+        pd.Series(False, index=untestable.index)
+    why = []
+    if standin.any():
+        why.append(f"the transfer IT is measured from a stand-in MRIO whose trade shares do not respond to "
+                   f"connectivity, so a coefficient on IT reflects {scorecard.STANDIN_BUILDS_IN}, not a pair-level "
+                   f"effect of connectivity")
+    if (~standin).any():
+        others = list(untestable.loc[~standin, "id"])
+        why.append(f"{'claim' if len(others) == 1 else 'claims'} {', '.join(others)} for the reasons in the Reading")
+    ids = list(untestable["id"])
+    every = len(untestable) == len(sub)
+    what = "the study's claims of this chapter" if every else f"claims {', '.join(ids)}"
+    return (f"{lead}, and not evidence for or against {what}, which are not testable on this source ("
+            + "; ".join(why) + ")")
 
 
 def data_availability_values() -> dict[str, str]:

@@ -521,6 +521,27 @@ class Params(BaseModel):
         return max(4, int(round(self.scale * STUDY_CITIES)))
 
     @property
+    def cities_kept(self) -> tuple[str, str]:
+        """(value, meaning) of the cities this set keeps, in words for the parameter tables: on the
+        synthetic source, or below scale 1, :attr:`n_cities`; on the public and CEADs sources at
+        scale 1, every city their inputs cover (not round(scale x 273): the public source covers
+        more cities than the study's 273), counted in the build box of every page."""
+        if self.data_source == "synthetic":
+            return str(self.n_cities), f"round(scale x {STUDY_CITIES}), at least 4"
+        if self.scale < 1:
+            return (str(self.n_cities), f"round(scale x {STUDY_CITIES}), at least 4, sampled from the cities the "
+                    f"{self.data_source} source's inputs cover")
+        if self.data_source == "auto":
+            return (f"every city the public inputs cover ({self.n_cities} if auto falls back to synthetic)",
+                    f"at scale 1 the public source keeps every city its inputs cover (the build box of each page "
+                    f"counts them; the study has {STUDY_CITIES}); the synthetic source keeps round(scale x "
+                    f"{STUDY_CITIES})")
+        return ("every city the inputs cover",
+                f"at scale 1 the {self.data_source} source keeps every city its inputs cover (the build box of "
+                f"each page counts them; the study has {STUDY_CITIES}); round(scale x {STUDY_CITIES}) applies to "
+                "the synthetic source and to smaller scales")
+
+    @property
     def mrio_years(self) -> tuple[int, ...]:
         """The MRIO years: every end point of the periods, ascending."""
         return tuple(sorted({y for p in self.periods for y in p}))

@@ -415,7 +415,7 @@ def glue_effects(compared: pd.DataFrame, table_name: str) -> None:
 
 def parameter_sets(directory=None) -> pd.DataFrame:
     """One row per parameter file of ``params/`` (or ``directory``): file, data source, scale,
-    cities, seed, cluster, distance tiers; a set that does not validate here (e.g. a CEADs set whose
+    cities (:attr:`intercity.params.Params.cities_kept`: a number, or every city the inputs cover), seed, cluster, distance tiers; a set that does not validate here (e.g. a CEADs set whose
     files are not on this machine) is listed with the reason in ``note`` instead of stopping the page."""
     from pathlib import Path
 
@@ -432,14 +432,14 @@ def parameter_sets(directory=None) -> pd.DataFrame:
             row["note"] = ("not usable on this machine: "
                            + str(err).removeprefix(f"{f}: ").replace(f"{paths.PROJECT_ROOT}/", ""))
         else:
-            row.update({"data_source": p.data_source, "scale": p.scale, "cities": p.n_cities, "seed": p.seed,
+            row.update({"data_source": p.data_source, "scale": p.scale, "cities": p.cities_kept[0], "seed": p.seed,
                         "cluster": p.cluster, "distance tiers (km)": ", ".join(f"{t:g}" for t in p.distance_tiers_km),
                         "note": ""})
         rows.append(row)
     cols = ["file", "data_source", "scale", "cities", "seed", "cluster", "distance tiers (km)", "note"]
     out = pd.DataFrame(rows, columns=cols)
-    for c in ("cities", "seed"):
-        out[c] = [f"{int(v)}" if pd.notna(v) else "" for v in out[c]]
+    out["seed"] = [f"{int(v)}" if pd.notna(v) else "" for v in out["seed"]]
+    out["cities"] = out["cities"].fillna("").astype(str)
     text = ["data_source", "cluster", "distance tiers (km)", "note"]
     out[text] = out[text].fillna("")
     return out

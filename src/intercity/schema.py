@@ -74,7 +74,8 @@ class StudyData:
             ("MRIO years", ", ".join(str(y) for y in sorted(self.mrio))),
             ("sectors", len(next(iter(self.mrio.values())).sectors)),
             ("ledger entries on cities (dropped or unmatched names)", int((self.ledger["kind"] == "city").sum())),
-            ("ledger entries on pairs and lines", int((self.ledger["kind"] == "pair").sum())),
+            ("ledger entries on pairs, HSR lines and stations (every entry not on a city)",
+             int((self.ledger["kind"] != "city").sum())),
         ]
         return pd.DataFrame(rows, columns=["quantity", "value"]).astype({"value": str})
 

@@ -87,7 +87,8 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from intercity import models, reference
+from intercity import formatting, models, reference, variables
+from intercity import tables as tables_mod
 from intercity.panel import CONTROLS, tier_labels
 
 #: Upper and lower bounds of p implied by printed stars.
@@ -124,7 +125,35 @@ UNTESTABLE_KINDS: tuple[str, ...] = ("proxy", "constant", "imputed")
 #: Sources whose MRIO is a stand-in for the CEADs tables (the reason is the source's own
 #: ``meta["mrio"]["note"]``).
 STANDIN_MRIO_SOURCES: tuple[str, ...] = ("public",)
+#: Why a claim on the transfer IT is not testable on a stand-in MRIO (the scorecard's reasons
+#: follow it with the stand-in's description in parentheses).
+STANDIN_WHY = ("measured from a stand-in MRIO whose inter-city trade shares do not respond to connectivity, so a "
+               "pair-level effect of connectivity cannot show in it")
+#: What a coefficient on IT measured from the stand-in MRIO reflects instead (the public source's
+#: stand-in: national tables regionalised with city sector structure, trade from a gravity model).
+STANDIN_BUILDS_IN = ("what the stand-in builds in: city growth passed through its regionalisation and its "
+                     "distance-gravity trade model")
 SYNTHETIC_REASON = "the synthetic world is not China, so no claim about China is testable on synthetic data"
+
+
+def estimate_label(key: str) -> str:
+    """Readable words for an estimate key ``<table>:<column>``: the registered title of a study
+    table (:data:`intercity.tables.TABLES`) with the model column, e.g. "Direction of transfer (3)"
+    for ``baseline_direction:3``; "distance tier 2000-4000 km (1)" for ``tier_2000-4000:1``;
+    "synergy, 2000-4000 km (1)" for ``synergy_2000-4000:1``. A key without a column, or of an
+    unknown table, keeps its table part unchanged (no estimate loses its name)."""
+    table, _, column = key.rpartition(":")
+    if not table:
+        table, column = key, ""
+    if table in tables_mod.TABLE_BY_ID:
+        words = tables_mod.TABLE_BY_ID[table].title
+    elif table.startswith("tier_"):
+        words = f"distance tier {table[5:]} km"
+    elif table.startswith("synergy_"):
+        words = f"synergy, {table[8:]} km"
+    else:
+        words = table
+    return f"{words} ({column})" if column else words
 
 
 @dataclass(frozen=True)
@@ -137,10 +166,9 @@ class Check:
     among: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        t, c = self.key.rsplit(":", 1)
-        where = f"{t} ({c})"
+        where = estimate_label(self.key)
         if self.expect == "max":
-            return f"{where} is the largest of {', '.join(self.among)}"
+            return f"{where} is the largest of {', '.join(estimate_label(k) for k in self.among)}"
         if self.expect == "0":
             return f"{where}: not significant at {self.level:.0%}"
         return f"{where}: {'> 0' if self.expect == '+' else '< 0'}, p < {self.level:g}"
@@ -521,7 +549,7 @@ def _untestable(key: str, facts: SourceFacts) -> list[tuple[str, str, str]]:
                 found.append(("mrio:standin", facts.mrio_standin, f"{role} {column}"))
     measure = hsr_measure(spec)
     if key in facts.varying_pairs and facts.varying_pairs[key] < facts.min_varying_pairs:
-        found.append((f"hsr:{measure}", "", f"{key}: {facts.varying_pairs[key]:,}"))
+        found.append((f"hsr:{measure}", "", f"{estimate_label(key)}: {facts.varying_pairs[key]:,} pairs"))
     return found
 
 
@@ -534,12 +562,10 @@ def _reasons(found: list[tuple[str, str, str]], facts: SourceFacts) -> list[str]
     for what, (text, where) in by.items():
         where = list(dict.fromkeys(where))
         if what.startswith("hsr:"):
-            out.append(f"{what[4:]} changes between periods in fewer than {facts.min_varying_pairs} ordered pairs "
+            out.append(f"{variables.label(what[4:])} changes between periods in fewer than {facts.min_varying_pairs} ordered pairs "
                        f"of the estimation sample ({'; '.join(where)})")
         elif what == "mrio:standin":
-            out.append(f"{', '.join(where)} measured from a stand-in MRIO whose inter-city trade shares do not "
-                       f"respond to connectivity, so a pair-level effect of connectivity cannot show in it "
-                       f"({text})")
+            out.append(f"{', '.join(where)} {STANDIN_WHY} ({text})")
         else:
             out.append(f"{', '.join(where)} rest{'s' if len(where) == 1 else ''} on {what}, {text}")
     return out
@@ -610,7 +636,9 @@ def _numbers_for(estimates: pd.DataFrame, cluster: str) -> _Numbers:
 
 
 def _fmt_p(p: float) -> str:
-    return "p n/a" if isnan(p) else f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
+    """"p < 0.001" or "p = 0.012" (:func:`intercity.formatting.pvalue`); "p n/a" when missing."""
+    text = formatting.pvalue(p)
+    return "p n/a" if not text else f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def _describe_numbers(keys: list[str], nums: dict[str, _Numbers]) -> str:
@@ -619,13 +647,13 @@ def _describe_numbers(keys: list[str], nums: dict[str, _Numbers]) -> str:
     first = next(iter(nums.values()))
     for k in dict.fromkeys(keys):
         if k not in first.coef:
-            parts.append(f"{k}: not estimated")
+            parts.append(f"{estimate_label(k)}: not estimated")
         elif not first.identified.get(k, True) or isnan(first.coef[k]):
-            parts.append(f"{k}: not identified")
+            parts.append(f"{estimate_label(k)}: not identified")
         else:
             detail = "; ".join(f"{c}: se {n.se.get(k, float('nan')):.3g}, {_fmt_p(n.p.get(k, float('nan')))}"
                                for c, n in nums.items())
-            parts.append(f"{k}: {first.coef[k]:.3g} ({detail})")
+            parts.append(f"{estimate_label(k)}: {first.coef[k]:.3g} ({detail})")
     return "; ".join(parts)
 
 
@@ -635,20 +663,21 @@ def _judge(groups: list[list[Check]], n: _Numbers, cluster: str) -> tuple[str, s
     checks = [ch for g in groups for ch in g]
     absent = [ch.key for ch in checks if ch.key not in n.coef]
     if absent:
-        return "not estimated", f"not estimated in this build: {', '.join(dict.fromkeys(absent))}"
+        return "not estimated", ("not estimated in this build: "
+                                 + ", ".join(estimate_label(k) for k in dict.fromkeys(absent)))
     bad = [k for k in dict.fromkeys(ch.key for ch in checks) if not n.identified.get(k, False) or isnan(n.coef[k])]
     if bad:
-        return NOT_IDENTIFIED, "; ".join(f"{k}: {n.note.get(k) or 'not identified'}" for k in bad)
+        return NOT_IDENTIFIED, "; ".join(f"{estimate_label(k)}: {n.note.get(k) or 'not identified'}" for k in bad)
     if n.missing and any(ch.expect != "max" for ch in checks):
         return NOT_IDENTIFIED, n.missing
     no_p = [ch.key for ch in checks if ch.expect != "max" and isnan(n.p.get(ch.key, float("nan")))]
     if no_p:
-        return NOT_IDENTIFIED, "; ".join(f"{k}: no {CLUSTER_WORDS[cluster]} p (the variance is not positive in "
+        return NOT_IDENTIFIED, "; ".join(f"{estimate_label(k)}: no {CLUSTER_WORDS[cluster]} p (the variance is not positive in "
                                          "this sample)" for k in dict.fromkeys(no_p))
     coef = {k: v for k, v in n.coef.items() if n.identified.get(k, False)}
     for ch in checks:
         if ch.expect == "max" and len([k for k in ch.among if k in coef and not isnan(coef[k])]) < 2:
-            return NOT_IDENTIFIED, f"{ch.key}: fewer than two identified estimates to compare"
+            return NOT_IDENTIFIED, f"{estimate_label(ch.key)}: fewer than two identified estimates to compare"
     failing = [g for g in groups if not any(check_holds(ch, coef, n.p, n.stars) for ch in g)]
     if not failing:
         return "holds", f"every check holds with {CLUSTER_WORDS[cluster]} errors"
@@ -673,7 +702,8 @@ def scorecard(estimates: pd.DataFrame, facts: SourceFacts, regions: pd.DataFrame
     claims are not estimated without it). Columns: id, section, claim, check, tiers,
     published_verdict, published_numbers, testable ("yes"/"no"), not_testable_reason,
     checks_<c> (what the checks give, testable or not), verdict_<c>, reason_<c> for c in pair and
-    twoway, cluster, verdict, reason, this_build_numbers, source_note.
+    twoway, cluster, verdict, reason, this_build_numbers, source_note, mrio_standin (the stand-in
+    MRIO's description when the claim is not testable because of it, else "").
     """
     if cluster not in CLUSTERINGS:
         raise ValueError(f"cluster {cluster!r} is invalid: allowed {list(CLUSTERINGS)}")
@@ -732,7 +762,7 @@ def scorecard(estimates: pd.DataFrame, facts: SourceFacts, regions: pd.DataFrame
                                     facts))
             absent = [k for k in dict.fromkeys(ch.key for ch in used) if k not in nums["pair"].coef]
             if absent and not estimates.empty:
-                reasons.append("no estimate in this build (no pairs in its sample): " + ", ".join(absent))
+                reasons.append("no estimate in this build (no pairs in its sample): " + ", ".join(map(estimate_label, absent)))
             checks = {k: _judge(groups, nums[k], k) if groups else ("", "") for k in CLUSTERINGS}
             numbers = _describe_numbers(keys, nums) if keys else ""
             row["source_note"] = _control_note(list(dict.fromkeys(ch.key for ch in used)), facts, estimates)
@@ -754,11 +784,13 @@ def scorecard(estimates: pd.DataFrame, facts: SourceFacts, regions: pd.DataFrame
         row["cluster"] = cluster
         row["verdict"], row["reason"] = row[f"verdict_{cluster}"], row[f"reason_{cluster}"]
         row["this_build_numbers"] = numbers
+        row["mrio_standin"] = (facts.mrio_standin if facts.mrio_standin
+                               and facts.mrio_standin in row["not_testable_reason"] else "")
         rows.append(row)
     cols = ["id", "section", "claim", "check", "tiers", "published_verdict", "published_numbers", "testable",
             "not_testable_reason", *(f"checks_{k}" for k in CLUSTERINGS),
             *(f"{x}_{k}" for k in CLUSTERINGS for x in ("verdict", "reason")),
-            "cluster", "verdict", "reason", "this_build_numbers", "source_note"]
+            "cluster", "verdict", "reason", "this_build_numbers", "source_note", "mrio_standin"]
     return pd.DataFrame(rows)[cols]
 
 
@@ -767,11 +799,11 @@ def _published_numbers(keys: list[str], coef: dict, p: dict, stars: dict, extra:
     parts = []
     for k in dict.fromkeys(keys):
         if k not in coef:
-            parts.append(f"{k}: not printed")
+            parts.append(f"{estimate_label(k)}: not printed")
             continue
         pv = p.get(k, float("nan"))
-        detail = ([extra[k]] if k in extra else []) + ["p from stars" if isnan(pv) else f"p = {pv:.3f}"]
-        parts.append(f"{k}: {coef[k]:.3g}{stars.get(k, '')} ({'; '.join(detail)})")
+        detail = ([extra[k]] if k in extra else []) + ["p from stars" if isnan(pv) else _fmt_p(pv)]
+        parts.append(f"{estimate_label(k)}: {coef[k]:.3g}{stars.get(k, '')} ({'; '.join(detail)})")
     return "; ".join(parts)
 
 
@@ -800,7 +832,8 @@ def headline(card: pd.DataFrame) -> dict[str, int]:
     identified under each clustering (``hold_pair``, ``fail_twoway``, ...) and under the headline
     one (``hold``); not testable on this source / with these tiers; the study's own numbers:
     ``published_support`` (holding on printed numbers or asserted from figures and maps),
-    ``published_hold``, ``published_fail``, ``published_asserted``, and ``published_support_testable``
+    ``published_hold``, ``published_fail``, ``published_asserted`` (figures and maps without printed
+    numbers), ``published_printed`` (the others: resting on printed coefficients), and ``published_support_testable``
     (of the testable claims); ``checks_hold_<c>``: claims whose checks hold on this build's numbers
     whether or not the source can test them (what the design finds in a synthetic world)."""
     testable = card["testable"] == "yes"
@@ -813,6 +846,7 @@ def headline(card: pd.DataFrame) -> dict[str, int]:
            "published_hold": int((card["published_verdict"] == "holds").sum()),
            "published_fail": int((card["published_verdict"] == "fails").sum()),
            "published_asserted": int((card["published_verdict"] == "asserted").sum()),
+           "published_printed": int((card["published_verdict"] != "asserted").sum()),
            "published_support_testable": int((support & testable).sum())}
     for c in CLUSTERINGS:
         v = card[f"verdict_{c}"]
@@ -849,7 +883,7 @@ def claim_sentence(row: Mapping) -> str:
 
     if vp in (NOT_SOURCE, NOT_TIERS):
         ran = row["checks_pair"], row["checks_twoway"]
-        tail = f" (run anyway, its checks give: {both(*ran)})" if ran[0] else ""
+        tail = f" (not scored: run anyway, its checks give: {both(*ran)})" if ran[0] else ""
         return f"{vp}, because {row['reason_pair']}{tail}"
     if vp == vt:
         if vp == NOT_IDENTIFIED:
@@ -864,7 +898,9 @@ def claim_sentence(row: Mapping) -> str:
 
 def verdict_counts(card: pd.DataFrame) -> pd.DataFrame:
     """Per section of the study: claims, testable, holding and failing under each clustering,
-    not identified (pair), not testable (source, tiers), and supported by the study's own numbers."""
+    not identified (pair), not testable (source, tiers), and the published basis: claims on printed
+    coefficients whose checks hold or fail on the study's own numbers, and claims asserted from
+    figures and maps only."""
     rows = []
     for section, sub in card.groupby("section", sort=False):
         t = sub["testable"] == "yes"
@@ -876,7 +912,9 @@ def verdict_counts(card: pd.DataFrame) -> pd.DataFrame:
                      "not identified (pair)": int((sub["verdict_pair"] == NOT_IDENTIFIED).sum()),
                      "not testable: source": int((sub["verdict"] == NOT_SOURCE).sum()),
                      "not testable: tiers": int((sub["verdict"] == NOT_TIERS).sum()),
-                     "published: supported": int(sub["published_verdict"].isin(["holds", "asserted"]).sum())})
+                     "published: printed, checks hold": int((sub["published_verdict"] == "holds").sum()),
+                     "published: printed, checks fail": int((sub["published_verdict"] == "fails").sum()),
+                     "published: figures only (asserted)": int((sub["published_verdict"] == "asserted").sum())})
     return pd.DataFrame(rows)
 
 
@@ -897,8 +935,10 @@ def reasons_table(card: pd.DataFrame) -> pd.DataFrame:
     """Per claim: why it is not testable, or the reason of each clustering's verdict, what the
     checks give when run anyway, and the note on the controls."""
     return pd.DataFrame({"id": card["id"], "testable": card["testable"],
-                         "not testable because": card["not_testable_reason"],
-                         "checks run anyway (pair / two-way)": card["checks_pair"] + " / " + card["checks_twoway"],
+                         "not testable because": [
+                             refer_standin(t, m, "stand-in MRIO, see note 1 under Claim by claim")
+                             for t, m in zip(card["not_testable_reason"], card.get("mrio_standin", [""] * len(card)))],
+                         "not scored: checks run anyway (pair / two-way)": card["checks_pair"] + " / " + card["checks_twoway"],
                          "pair-clustered": card["reason_pair"].where(card["testable"] == "yes", ""),
                          "two-way clustered": card["reason_twoway"].where(card["testable"] == "yes", ""),
                          "controls": card["source_note"]})
@@ -906,31 +946,59 @@ def reasons_table(card: pd.DataFrame) -> pd.DataFrame:
 
 def varying_table(facts: SourceFacts) -> pd.DataFrame:
     """Per estimate with an HSR measure: the measure, the ordered pairs in which it changes between
-    periods in the estimation sample, and whether that is enough (:data:`MIN_VARYING_PAIRS`)."""
-    rows = [{"estimate": k, "HSR measure": hsr_measure(spec_for(k)), "pairs where it changes": n,
+    periods in the estimation sample, and whether that is enough (:data:`MIN_VARYING_PAIRS`); the
+    estimate and measure in words (:func:`estimate_label`)."""
+    rows = [{"estimate": estimate_label(k), "HSR measure": variables.label(hsr_measure(spec_for(k)) or ""),
+             "pairs where it changes": n,
              f"at least {facts.min_varying_pairs}": "yes" if n >= facts.min_varying_pairs else "no"}
             for k, n in facts.varying_pairs.items()]
     return pd.DataFrame(rows, columns=["estimate", "HSR measure", "pairs where it changes",
                                        f"at least {facts.min_varying_pairs}"])
 
 
+#: How a page's rows refer to the stand-in MRIO's description, given once per page.
+STANDIN_REF = "stand-in MRIO, see note 1"
+
+
+def refer_standin(text: str, standin: str, ref: str = STANDIN_REF) -> str:
+    """``text`` with the stand-in MRIO's description ``standin`` (the scorecard's ``mrio_standin``)
+    replaced by a reference to the page's note, "(stand-in MRIO, see note 1)": the description
+    (some 90 words) is given once per page, not in every claim's reason."""
+    if not standin or not text:
+        return text
+    return text.replace(f" ({standin})", f" ({ref})").replace(f": {standin}", f" ({ref})")
+
+
+def standin_note(card: pd.DataFrame, n: int = 1) -> str:
+    """The page's note on the stand-in MRIO ("Note 1 (stand-in MRIO): ..."), "" when no claim of
+    ``card`` is untestable because of it."""
+    notes = [x for x in dict.fromkeys(card["mrio_standin"]) if x] if "mrio_standin" in card else []
+    return f"Note {n} (stand-in MRIO): {notes[0]}" if notes else ""
+
+
 def section_table(card: pd.DataFrame, section: str) -> pd.DataFrame:
     """The claims of one section of the study: id, claim, published verdict, verdict under each
-    clustering, and the reason (not testable: why; else the headline clustering's reason)."""
+    clustering, and the reason (not testable: why; else the headline clustering's reason), the
+    stand-in MRIO's description replaced by a reference to the note under the chapter's Reading
+    (:func:`refer_standin`)."""
     sub = card[card["section"] == section]
     if sub.empty:
         raise KeyError(f"no claims in section {section!r}; known: {sorted(card['section'].unique())}")
     return pd.DataFrame({"id": sub["id"], "claim": sub["claim"], "published": sub["published_verdict"],
                          "pair-clustered": sub["verdict_pair"], "two-way clustered": sub["verdict_twoway"],
-                         "why": [r.not_testable_reason or r.reason for r in sub.itertuples()]})
+                         "why": [refer_standin(r.not_testable_reason or r.reason, getattr(r, "mrio_standin", ""),
+                                               "stand-in MRIO, see note 1 under the Reading")
+                                 for r in sub.itertuples()]})
 
 
 def table_note(facts: SourceFacts, table: str) -> str:
-    """A caption for a published table: its name, and whether its outcome is a proxy, constant or
-    imputed on this source (then its claims are not testable on this source)."""
+    """The opening of a published table's note: when its outcome is a proxy, constant or imputed on
+    this source, a sentence saying so (then its claims are not testable on this source); else its
+    registered title (:func:`estimate_label`, e.g. "Fixed capital" for ``mechanism_fixed_capital``),
+    which :func:`intercity.tables.note` leaves to the caption's title."""
     rows = reference.published_tables()
     deps = list(dict.fromkeys(rows.loc[rows["table"] == table, "dependent"]))
-    name = table.replace("_", " ")
+    name = estimate_label(table)
     bad: dict[str, tuple[str, list[str]]] = {}
     for d in deps:
         for var in PANEL_VARIABLES.get(d, ()):
@@ -940,8 +1008,7 @@ def table_note(facts: SourceFacts, table: str) -> str:
     notes = [f"{', '.join(outs)} on {var}, {text}" for var, (text, outs) in bad.items()]
     if not notes:
         return name
-    return f"{name} (outcome not the study's on this source, so its claims are not testable here: " + \
-        "; ".join(notes) + ")"
+    return "Outcome not the study's on this source, so its claims are not testable here: " + "; ".join(notes)
 
 
 def reverse_causality_comment(card: pd.DataFrame) -> str:

@@ -90,10 +90,12 @@ TABLES: tuple[TableSpec, ...] = (
                           ("06_distance", "Distance"))),
     TableSpec("tier-matching", "06_distance", "scorecard.tier_matching(P.distance_tiers_km)",
               "Study tiers matched to this parameter set's tiers"),
+    TableSpec("tier-estimates", "06_distance", "tables.tier_layout(pipeline.estimates(S))",
+              "Tier models: IT on each connectivity within each distance tier and gradient half", "results"),
     TableSpec("synergy-tiers", "06_distance", "tables.synergy_layout(pipeline.estimates(S))",
               "Synergy model by distance tier", "results"),
     TableSpec("tier-counts", "06_distance", "narrative.tier_counts(S.panel)",
-              "Pair-periods per distance tier"),
+              "Ordered pairs in each distance tier, per period"),
     TableSpec("parameter-sets", "07_reproducibility", "report.parameter_sets()",
               "Named parameter sets in params/", "provenance"),
     TableSpec("input-files", "07_reproducibility", "provenance.input_files(S)",
@@ -317,6 +319,29 @@ def synergy_layout(estimates: pd.DataFrame) -> pd.DataFrame:
     return _models_frame(sub, published=False)
 
 
+def tier_start_km(tier: str) -> float:
+    """The lower edge (km) of a distance-tier label "200-500" (for sorting tiers by distance, not
+    as text); ``ValueError`` naming the label when it is not "<from>-<to>"."""
+    try:
+        return float(str(tier).split("-", 1)[0])
+    except ValueError:
+        raise ValueError(f"distance tier {tier!r}: expected '<from km>-<to km>', e.g. '200-500'") from None
+
+
+def tier_layout(estimates: pd.DataFrame) -> pd.DataFrame:
+    """The distance-tier models (estimates of the tables ``tier_<tier>``: IT on HSR or information
+    connectivity within one tier and gradient half) in the layout of :func:`study_layout`, without
+    published columns (the deck only plots them): grouped by regressor, one row per tier (nearest
+    first) and gradient half, with the coefficient, pair-clustered SE, two-way SE and p, and N.
+    Raises ``KeyError`` when there is no tier estimate."""
+    sub = estimates[estimates["table"].astype(str).str.startswith("tier_")]
+    if sub.empty:
+        raise KeyError("no distance-tier estimates (tables tier_<tier>)")
+    order = sub["tier"].map(tier_start_km)
+    sub = sub.assign(_km=order).sort_values(["_km", "column"], kind="stable").drop(columns="_km")
+    return _models_frame(sub, published=False)
+
+
 def transpose(frame: pd.DataFrame, key: str, name: str = "") -> pd.DataFrame:
     """``frame`` turned on its side, for a table with many short columns and few rows: one column
     per value of ``key`` (in row order), one row per other column, named in a first column
@@ -336,7 +361,10 @@ def transpose(frame: pd.DataFrame, key: str, name: str = "") -> pd.DataFrame:
 def note(rows: pd.DataFrame, table: str | None = None, title: str | None = None) -> str:
     """A table's note: what the clusterings are, why each control left out was left out (once per
     control), and the money unit of the transfer before its signed log. ``rows``: estimates or
-    :func:`models.compare_published` rows, restricted to ``table`` when given."""
+    :func:`models.compare_published` rows, restricted to ``table`` when given. ``title`` opens the
+    note; a title that is only the table's id (``heterogeneity_labor`` or ``heterogeneity labor``)
+    or its registered title (:data:`TABLES`) is left out: the caption shows the registered title
+    above the note, and no raw id reaches the prose."""
     sub = rows if table is None else rows[rows["table"] == table]
     if sub.empty:
         raise KeyError(f"no estimates for table {table!r}")
@@ -345,6 +373,10 @@ def note(rows: pd.DataFrame, table: str | None = None, title: str | None = None)
         for col, why in _left_out(value).items():
             reasons.setdefault(col.rsplit("_", 1)[0], why)
     units = sorted(set(sub["money_unit"].dropna())) if "money_unit" in sub else []
+    if table is not None and title is not None and title.strip() in (table, table.replace("_", " ")):
+        title = TABLE_BY_ID[table].title if table in TABLE_BY_ID else title  # never a raw id in prose
+    if table in TABLE_BY_ID and title == TABLE_BY_ID[table].title:
+        title = None  # the caption shows the registered title above the note
     parts = [title] if title else []
     parts.append("This build: stars on the coefficient from the pair-clustered SE (the study's clustering); "
                  "two-way SE clustered by origin and destination city, with its p value and stars "
