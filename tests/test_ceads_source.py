@@ -280,3 +280,40 @@ def test_mixed_precision_dense_solve_equals_double(fake):
     assert np.abs(X32 - X64).max() <= 1e-13 * np.abs(X64).max()
     Xs = mrio.induced_output(w.mrio[2015]).reshape(X64.shape)
     assert np.abs(X32 - Xs).max() <= 1e-11 * np.abs(Xs).max()
+
+
+# ---------------------------------------------------------------------------- silent acceptances refused
+
+def test_the_same_file_for_two_years_is_refused_naming_both_parameters(fake, tmp_path):
+    d = tmp_path / "same"
+    shutil.copytree(fake, d)
+    shutil.copy(d / "city_mrio_2012.mat", d / "city_mrio_2015.mat")  # 2015 is a copy of 2012
+    p = ceads_params(d)
+    with pytest.raises(ceads.CEADSError) as err:
+        ceads.read_mrio(p.ceads, list(YEARS))
+    msg = str(err.value)
+    assert "\n" not in msg and "'ceads.mrio.2012'" in msg and "'ceads.mrio.2015'" in msg and "same table" in msg
+
+
+@pytest.mark.parametrize("fmt", ["mat", "xlsx"])
+@pytest.mark.parametrize("change", ["short", "long"])
+def test_a_city_list_of_the_wrong_length_is_blamed_not_the_table(tmp_path, fmt, change):
+    """A list with one city too few (or too many) for the table: the error names the city-list
+    parameter and file, and both counts, instead of the table's shape."""
+    d = tmp_path / "f"
+    ceads_fake.write(d, n_cities=N, formats=(fmt,), log=lambda m: None)
+    lst = pd.read_csv(d / "city_list.csv")
+    lst = lst.iloc[:-1] if change == "short" else pd.concat([lst, pd.DataFrame({lst.columns[0]: [N + 1],
+                                                                                lst.columns[1]: ["拉萨市"]})])
+    f = tmp_path / "my_cities.csv"
+    lst.to_csv(f, index=False)
+    sec = section(d, cities=str(f))
+    if fmt == "xlsx":
+        sec["mrio"] = {y: str(d / f"city_mrio_{y}.xlsx") for y in YEARS}
+    p = params.from_mapping({"data_source": "ceads", "scale": 0.06, "seed": 1, "ceads": sec}, "p.yaml")
+    with pytest.raises(ceads.CEADSError) as err:
+        ceads.read_mrio(p.ceads, list(YEARS))
+    msg = str(err.value)
+    n_list = N - 1 if change == "short" else N + 1
+    assert "\n" not in msg and msg.startswith("parameter 'ceads.cities'") and "my_cities.csv" in msg, msg
+    assert f"the city list has {n_list} cities" in msg and f"has rows for {N}" in msg, msg

@@ -52,7 +52,7 @@ from intercity.mrio import DenseMRIO, MRIOError, release_pages
 from intercity.mrio import validate as validate_mrio
 from intercity.schema import CITY_YEAR_VARS, StudyData, ledger_frame
 from intercity.sources.ceads.reader import (CEADS_CATEGORIES_ZH, FD_WORDS, NBS_CODES, UNITS, CEADSError,  # noqa: F401
-                                            CEADsTable, Layout, Note, Report, load, load_mat, load_xlsx, read,
+                                            CEADsTable, CityCountError, Layout, Note, Report, load, load_mat, load_xlsx, read,
                                             read_city_list, read_years, reports_frame, resolve_cities)
 
 if TYPE_CHECKING:
@@ -247,6 +247,14 @@ def read_mrio(cfg: "CEADsParams", years: list[int], layout: Layout | None = None
     missing = [f"'ceads.mrio.{y}' ({cfg.mrio_path(y)})" for y in years if not cfg.mrio_path(y).is_file()]
     if missing:
         raise CEADSError(f"parameter {'; '.join(missing)}: file not found")
+    shas = {y: cachekey.file_sha256(cfg.mrio_path(y)) for y in years}
+    first: dict[str, int] = {}
+    for y in years:
+        if shas[y] in first:
+            y0 = first[shas[y]]
+            raise CEADSError(f"parameters 'ceads.mrio.{y0}' ({cfg.mrio_path(y0)}) and 'ceads.mrio.{y}' "
+                             f"({cfg.mrio_path(y)}) are the same table (sha256 {shas[y][:12]}...): give each year's own file")
+        first[shas[y]] = y
     layout = layout or layout_for(cfg)
     lists = city_lists(cfg, years)
     out, infos = {}, {}
@@ -258,7 +266,11 @@ def read_mrio(cfg: "CEADsParams", years: list[int], layout: Layout | None = None
                              "(parameter 'ceads.cities')")
         log(f"ceads: reading the {y} table {path.name} ...")
         try:
-            m, info = read_table(path, lists[y], layout, y, cachekey.file_sha256(path), where)
+            m, info = read_table(path, lists[y], layout, y, shas[y], where)
+        except CityCountError as err:
+            raise CEADSError(f"parameter '{cfg.city_list_name(y)}' ({cfg.city_list_path(y)}): the city list has "
+                             f"{err.n_list} cities while the {y} table ({path}) has rows for {err.n_table} "
+                             f"({err.detail}); list the table's cities in file order") from None
         except CEADSError as err:
             msg = str(err)
             raise CEADSError(msg if msg.startswith("parameter") else f"parameter 'ceads.mrio.{y}': {msg}") from None

@@ -103,6 +103,15 @@ class CEADSError(ValueError):
     """A CEADs file or declaration cannot be read; the one-line message names file, place and problem."""
 
 
+class CityCountError(CEADSError):
+    """The city list given has ``n_list`` cities while the table has rows for ``n_table`` (``detail``:
+    the field or rows that say so). The source rephrases it naming the city-list parameter and file."""
+
+    def __init__(self, msg: str, n_list: int, n_table: int, detail: str):
+        super().__init__(msg)
+        self.n_list, self.n_table, self.detail = n_list, n_table, detail
+
+
 def _norm(v: object) -> str:
     """Header text for matching: NFKC, lower case, single spaces; None/NaN -> ''."""
     if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -669,6 +678,11 @@ def load_mat(path: Path | str, cities: Sequence[str] | Path | str, layout: Layou
     zname, zv = _mat_get(ctx, rec, present, "Z", True)
     Z = _mat_array(ctx, zname, zv)
     if Z.shape != (N, N):
+        if Z.shape[0] == Z.shape[1] and Z.shape[0] % S == 0 and Z.shape[0]:
+            m = Z.shape[0] // S
+            detail = f"field {st}{zname} has shape {Z.shape} = {m} cities x {S} sectors"
+            raise CityCountError(f"{ctx.pre}: the city list has {n} cities while the table has rows for {m} ({detail})",
+                                 n, m, detail)
         ctx.fail(f"field {st}{zname} has shape {Z.shape}; expected {N} x {N} ({n} cities x {S} sectors)")
     fname, fv = _mat_get(ctx, rec, present, "F", True)
     F = _mat_array(ctx, fname, fv)
@@ -1050,6 +1064,13 @@ def load_xlsx(path: Path | str, cities: Sequence[str] | Path | str | None, layou
         cities_t = resolve_cities(names_in_file, f"{path}, sheet '{name}', column {_col_letter(labels['city'])}")
         ctx = _Ctx(path, cities_t, lay, rep, year)
         sh.ctx = ctx
+    elif "city" in labels:  # a city list was given: the table's own city blocks must be as many
+        m = _count_city_blocks(sh, labels["city"], body0, lay)
+        if m != len(cities_t):
+            detail = (f"sheet '{name}', column {_col_letter(labels['city'])}: {m} city labels changing every {S} rows "
+                      f"from row {body0 + 1}")
+            raise CityCountError(f"{ctx.pre}: the city list has {len(cities_t)} cities while the table has rows for "
+                                 f"{m} ({detail})", len(cities_t), m, detail)
     n, N = ctx.n, ctx.N
     if sh.R < N:
         sh.fail(None, None, f"{sh.R} rows after the {h} header rows; expected at least {N} ({n} cities x {S} sectors)")
@@ -1155,6 +1176,24 @@ def load_xlsx(path: Path | str, cities: Sequence[str] | Path | str | None, layou
                 sh.fail(r, None, "a second total-input row")
             X_in = vals
     return _finish(ctx, Z, Fk, E, O, M, IM, VA, X, X_in, sector_labels, tuple(categories))
+
+
+def _count_city_blocks(sh: "_Sheet", col: int, body0: int, lay: Layout) -> int:
+    """How many consecutive city blocks the city label column holds from ``body0``: a block starts
+    where the label changes (blank labels continue the block), the body ends at the first trailing
+    row (imports, value added, total input, subtotal) or blank row."""
+    count, last = 0, None
+    for r in range(body0, sh.nrows):
+        row = sh.label_row(r)
+        if _row_role(row, lay) is not None:
+            break
+        v = sh.label(r, col)
+        if _is_blank(v):
+            continue
+        key = _norm(v)
+        if key != last:
+            count, last = count + 1, key
+    return count
 
 
 def _check_subtotals(sh: _Sheet, ctx: _Ctx, cols: list[int], body0: int, Z: np.ndarray, F: np.ndarray,
