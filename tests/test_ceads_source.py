@@ -232,6 +232,9 @@ def _panel_file(tmp_path, rows, header="city_id,name_zh,year,patents,fixed_asset
     (["110000,北京市,2013,-5,1"], None, ["line 3", "'patents'", "negative"]),
     (["110000,上海市,2013,5,1"], None, ["line 3", "'name_zh'", "上海市", "310000", "110000"]),
     (["110000,2013,5"], "city_id,year,colour", ["line 2", "unknown column 'colour'"]),
+    (["110000,2013,0.86", "120000,2013,58.3"], "city_id,year,urbanization",
+     ["line 4", "'urbanization'", "'58.3'", "range 0-1", "fraction", "percentage"]),
+    (["110000,2013,1.2"], "city_id,year,college_per_pop", ["line 3", "'college_per_pop'", "'1.2'", "range 0-1"]),
 ])
 def test_bad_city_panel_rows_are_one_line_naming_file_line_column(tmp_path, rows, header, words):
     f = _panel_file(tmp_path, rows, header or "city_id,name_zh,year,patents,fixed_assets")
