@@ -188,9 +188,9 @@ def test_row_labels_are_checked_against_the_city_list_and_sectors(tmp_path):
     rows[6][1] = "03"
     with pytest.raises(ceads.CEADSError, match=r"cell B7: sector code '03' where the declared sector list has '01'"):
         ceads.read(_book(tmp_path / "u.xlsx", rows), list(IDS2), _two_city_layout())
-    # the file has a city more than the list
-    with pytest.raises(ceads.CEADSError, match=r"column E: a column without a header holds values; expected 2 "
-                                               r"intermediate-use columns.*more than the 1 listed cities"):
+    # the file has a city more than the list: the list is blamed, with both counts
+    with pytest.raises(ceads.CEADSError, match=r"the city list has 1 cities while the table has rows for 2 "
+                                               r"\(sheet 'Sheet1', column A: 2 blocks of 2 rows"):
         ceads.read(path, ["北京市"], _two_city_layout())
 
 

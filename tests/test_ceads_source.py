@@ -320,3 +320,100 @@ def test_a_city_list_of_the_wrong_length_is_blamed_not_the_table(tmp_path, fmt, 
     n_list = N - 1 if change == "short" else N + 1
     assert "\n" not in msg and msg.startswith("parameter 'ceads.cities'") and "my_cities.csv" in msg, msg
     assert f"the city list has {n_list} cities" in msg and f"has rows for {N}" in msg, msg
+
+
+# ---------------------------------------------------------------------------- the fake, the unit, the report
+
+@pytest.fixture(scope="module")
+def fake_study(fake, tmp_path_factory):
+    """The Study built on the 4-city fake (bundle, transfers, panel) in its own cache."""
+    from intercity import pipeline
+
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(paths, "CACHE_DIR", cache)
+        lines: list[str] = []
+        s = pipeline.study(ceads_params(fake), cache_dir=cache, log=lines.append)
+    return s, lines
+
+
+def test_the_fake_is_recognised_and_named_with_its_folder_everywhere(fake, fake_study):
+    """fake.json beside the tables: the bundle records the fake; the banner, the data realism
+    table, the key results and 'what differs' say the tables are the fake and name its folder; the
+    scorecard tests no claim about China on it (every verdict "not testable on this source")."""
+    from intercity import narrative, report, scorecard
+
+    s, _ = fake_study
+    fk = s.data.meta["mrio"]["fake"]
+    assert fk and fk["folders"] == [str(fake)] and fk["years"] == list(YEARS)
+    assert report.source_key(s.data) == "ceads-fake" and "FAKE" in report.SOURCE_TEXT["ceads-fake"][0]
+    files = report.ceads_files_text(s.data.meta)
+    assert f"`{fake}`" in files and "FAKE" in files
+    mrio_row = report.data_realism(s.data).iloc[-1]
+    assert mrio_row["status"] == "synthetic" and "FAKE" in mrio_row["note"] and str(fake) in mrio_row["note"]
+    diff = narrative.differences(s.params, s.data).set_index("aspect")
+    assert diff.loc["city MRIO", "differs"] == "yes" and "FAKE" in diff.loc["city MRIO", "this build"]
+    assert str(fake) in diff.loc["data", "this build"] and "FAKE" in diff.loc["data", "this build"]
+    card = scorecard.for_study(s)
+    assert (card["verdict"] == scorecard.NOT_SOURCE).all() and (card["testable"] == "no").all()
+    assert card["reason_pair"].str.contains("FAKE", regex=False).all()
+    assert card["reason_pair"].str.contains(str(fake), regex=False).all()
+    lead = narrative.key_results_lead(card, s)
+    assert "fake CEADs" in lead and str(fake) in lead and "None of the study's" in lead
+    assert "fake CEADs" in scorecard.rule_sentence(card, s)
+
+
+def test_the_fake_xlsx_title_marks_the_fake_without_fake_json(tmp_path):
+    d = tmp_path / "x"
+    ceads_fake.write(d, n_cities=N, formats=("xlsx",), log=lambda m: None)
+    (d / "fake.json").unlink()
+    p = params.from_mapping({"data_source": "ceads", "scale": 0.06, "seed": 1, "ceads": section(
+        d, mrio={y: str(d / f"city_mrio_{y}.xlsx") for y in YEARS})}, "p.yaml")
+    _, infos = ceads.read_mrio(p.ceads, list(YEARS))
+    fk = ceads.fake_evidence(p.ceads, list(YEARS), infos)
+    assert fk is not None and fk["folders"] == [str(d)] and "A1" in fk["evidence"][0]
+    assert ceads.fake_evidence(p.ceads, [], infos) is None
+
+
+def test_a_wrong_money_unit_is_refused_against_the_public_gdp(fake, fake_study, tmp_path):
+    """Tables in 10k yuan declared 'yuan' (no unit in layout.json): the value added is 1e-4 times
+    the public GDP; one line names 'ceads.unit', its value, the ratio and the unit that fits."""
+    s, _ = fake_study
+    checks = s.data.meta["mrio"]["unit_check"]
+    lo, hi = ceads.UNIT_RATIO_BAND
+    assert set(checks) == {str(y) for y in YEARS} and all(lo <= c["ratio"] <= hi for c in checks.values()), checks
+    d = tmp_path / "nounit"
+    shutil.copytree(fake, d)
+    lay = json.loads((d / "layout.json").read_text())
+    lay.pop("unit", None)
+    (d / "layout.json").write_text(json.dumps(lay))
+    with pytest.raises(ceads.CEADSError) as err:
+        ceads.build(ceads_params(d, unit="yuan"), DATA_YEARS)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("parameter 'ceads.unit' is 'yuan'") and "'10k yuan'" in msg, msg
+    ratio = checks["2012"]["ratio"] * 1e-4
+    assert f"{ratio:.3g}" in msg, msg
+    # without value added, gross output over the typical output/GDP ratio is used
+    infos = {2012: {"cities": ["110000"], "value_added_by_city": None, "output_by_city": [2.9e4]}}
+    cy = pd.DataFrame({"city_id": ["110000"], "year": [2012], "gdp_per_capita": [1.0], "population": [1.0]})
+    assert ceads.unit_check(infos, cy, "10k yuan", [2012])[2012]["ratio"] == pytest.approx(1.0)
+    with pytest.raises(ceads.CEADSError, match="ceads.unit 'million yuan'"):
+        ceads.unit_check({2012: {**infos[2012], "output_by_city": [2.9e4 / 100]}}, cy, "10k yuan", [2012])
+
+
+def test_the_reading_report_reaches_the_user(fake_study):
+    """The data step prints one line a year naming the report's CSV; report_lines says what was
+    irregular (blank cells, dropped columns, balance) in one line a year."""
+    s, lines = fake_study
+    mine = [ln for ln in lines if ln.startswith("ceads ")]
+    assert len(mine) == len(YEARS) and all(ln.endswith(f"see results/{s.params.name}/ceads_report.csv") for ln in mine), mine
+    assert all("FAKE" in ln and "times the public GDP" in ln for ln in mine), mine
+    rep = pd.DataFrame([
+        (2012, "/d/t.xlsx", "blank_cell", "sheet 'MRIO'!J10", "blank cell read as 0"),
+        (2012, "/d/t.xlsx", "dropped_column", "column Q 'Import'", "imports in a non-competitive table: not final demand"),
+        (2012, "/d/t.xlsx", "balance_row_summary", "off by up to 11.5% in 3 rows", "..."),
+        (2015, "/d/u.xlsx", "balance_row", "all rows", "balanced")], columns=list(ceads.REPORT_COLUMNS))
+    out = ceads.report_lines(rep, "results/x/ceads_report.csv")
+    assert len(out) == 2 and out[0].startswith("ceads 2012 (t.xlsx): 1 blank cell (sheet 'MRIO'!J10) read as 0")
+    assert "column Q 'Import' dropped" in out[0] and "row balance off by up to 11.5% in 3 rows" in out[0]
+    assert out[1] == "ceads 2015 (u.xlsx): read as declared, nothing irregular; see results/x/ceads_report.csv"
