@@ -80,11 +80,6 @@ def study(params: Params, cache_dir: Path | None = None, log: Callable[[str], No
     t0 = time.perf_counter()
     data = bundle_mod.load(params, cache_dir, log=log)
     timings["bundle"] = time.perf_counter() - t0
-    if data.source == "ceads" and log is not None:  # how the user's tables were read, one line a year
-        from intercity.sources import ceads
-
-        for line in ceads.report_lines(ceads.report_frame(data), f"results/{params.name}/ceads_report.csv"):
-            log(line)
     directory = bundle_mod.cache_path(params, data.source, cache_dir)
     key = measurement_key(params, directory.name)
     cached, cached_checks = directory / f"transfers-{key}.parquet", directory / f"checks-{key}.parquet"

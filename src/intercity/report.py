@@ -79,10 +79,17 @@ def ceads_files_text(meta: dict) -> str:
 def ceads_report(data) -> pd.DataFrame:
     """How the user's CEADs tables were read (:func:`intercity.sources.ceads.report_frame`): one
     row per reader note and unit check; year, file, kind, where, message. The data step prints a
-    line a year from it and the runner writes it to ``results/<set>/ceads_report.csv``."""
+    line a year from it and the runner writes it to ``results/<set>/ceads_report.csv``. On another
+    source, one row saying that no CEADs tables were read (the Measurement chapter shows the table
+    on every build, so its id and CSV exist on every book)."""
     from intercity.sources import ceads
 
-    return ceads.report_frame(data)
+    frame = ceads.report_frame(data)
+    if data.source != "ceads":
+        frame = pd.DataFrame([{"year": "", "file": "", "kind": "not ceads", "where": "",
+                               "message": f"this build's source is {data.source}: no CEADs tables were read"}],
+                             columns=list(ceads.REPORT_COLUMNS))
+    return frame
 
 
 def source_banner(study) -> Markdown:

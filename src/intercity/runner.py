@@ -203,6 +203,11 @@ def build(params_file: str | Path, only: str | None = None, out: Path | None = N
 
     t0 = time.perf_counter()
     study = pipeline.study(p, log=hear)
+    if study.source == "ceads":  # how the user's tables were read, one line a year
+        from intercity.sources import ceads
+
+        for line in ceads.data_step_lines(study.data, p.name):
+            log(line)
     from_cache = any("read from the cache" in n for n in notes)
     for k, v in study.timings.items():
         steps.append({"step": f"data: {k}", "seconds": round(v, 2),

@@ -453,6 +453,14 @@ def report_lines(report: pd.DataFrame, where: str) -> list[str]:
     return out
 
 
+def data_step_lines(data: StudyData, set_name: str) -> list[str]:
+    """What the data step prints about the user's tables (:func:`report_lines`, naming
+    ``results/<set_name>/ceads_report.csv``, which the runner writes); [] for another source."""
+    if data.source != "ceads":
+        return []
+    return report_lines(report_frame(data), f"results/{set_name}/ceads_report.csv")
+
+
 # --------------------------------------------------------------------------------------------
 # the source
 
