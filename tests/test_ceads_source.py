@@ -427,7 +427,7 @@ def test_the_reading_report_reaches_the_user(fake, fake_study, tmp_path, monkeyp
         (2015, "/d/u.xlsx", "balance_row", "all rows", "balanced")], columns=list(ceads.REPORT_COLUMNS))
     out = ceads.report_lines(rep, "results/x/ceads_report.csv")
     assert len(out) == 2 and out[0].startswith("ceads 2012 (t.xlsx): 1 blank cell (sheet 'MRIO'!J10) read as 0")
-    assert "column Q 'Import' dropped" in out[0] and "row balance off by up to 11.5% in 3 rows" in out[0]
+    assert "; column Q 'Import' dropped (imports in a non-competitive table" in out[0] and "row balance off by up to 11.5% in 3 rows" in out[0]
     assert out[1] == "ceads 2015 (u.xlsx): read as declared, nothing irregular; see results/x/ceads_report.csv"
     written = runner.write_results(s, tmp_path / "results", design_lab=False, with_multiverse=False)
     csv = pd.read_csv(tmp_path / "results" / "ceads_report.csv")

@@ -428,10 +428,10 @@ def report_lines(report: pd.DataFrame, where: str) -> list[str]:
         text = kinds("number_as_text")
         if len(text):
             parts.append("; ".join(text["message"]))
-        for kind, verb in (("dropped_column", "columns"), ("dropped_row", "rows")):
+        for kind in ("dropped_column", "dropped_row"):  # where: "column H 'Import'", "row 9 '合计'"
             d = kinds(kind)
             if len(d):
-                parts.append(f"{verb} {_few(list(d['where']))} dropped ({_few(list(dict.fromkeys(d['message'])), 2)})")
+                parts.append(f"{_few(list(d['where']))} dropped ({_few(list(dict.fromkeys(d['message'])), 2)})")
         for kind, what in (("subtotal_mismatch", "subtotal columns not matching any sum"),
                            ("transposed", "fields stored the other way round"), ("sparse", "sparse fields"),
                            ("ignored_field", "fields not read"), ("city_label", "city labels")):
