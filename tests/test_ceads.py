@@ -188,9 +188,9 @@ def test_row_labels_are_checked_against_the_city_list_and_sectors(tmp_path):
     rows[6][1] = "03"
     with pytest.raises(ceads.CEADSError, match=r"cell B7: sector code '03' where the declared sector list has '01'"):
         ceads.read(_book(tmp_path / "u.xlsx", rows), list(IDS2), _two_city_layout())
-    # the file has a city more than the list
-    with pytest.raises(ceads.CEADSError, match=r"column E: a column without a header holds values; expected 2 "
-                                               r"intermediate-use columns.*more than the 1 listed cities"):
+    # the file has a city more than the list: the list is blamed, with both counts
+    with pytest.raises(ceads.CEADSError, match=r"the city list has 1 cities while the table has rows for 2 "
+                                               r"\(sheet 'Sheet1', column A: 2 blocks of 2 rows"):
         ceads.read(path, ["北京市"], _two_city_layout())
 
 
@@ -408,3 +408,21 @@ def test_mat_category_major_and_top_level_fields(tmp_path):
     t = ceads.read(tmp_path / "top.mat", list(IDS2), ceads.Layout(sectors=TWO, struct=None))
     _check_two(t)
     assert [n.where for n in t.report.of("ignored_field")] == ["note"]
+
+
+@needs_cases
+def test_the_reading_report_line_names_blank_cells_and_dropped_columns():
+    """The data step's line a year (:func:`ceads.report_lines`) from the reader's real notes: the
+    blank cell by cell, the trailing Import column dropped."""
+    import pandas as pd
+
+    from intercity.sources.ceads import REPORT_COLUMNS, report_lines
+
+    frames = []
+    for year, name in ((2012, "blank_cell.xlsx"), (2015, "trailing_import_other.xlsx")):
+        t = ceads.read(CASES / name, _expected(name)["cities"], CASE_LAYOUT)
+        frames.append(t.report.frame().assign(year=year))
+    lines = report_lines(pd.concat(frames)[list(REPORT_COLUMNS)], "results/x/ceads_report.csv")
+    assert len(lines) == 2 and all(ln.endswith("see results/x/ceads_report.csv") for ln in lines)
+    assert lines[0].startswith("ceads 2012 (blank_cell.xlsx): 1 blank cell (sheet ") and "read as 0" in lines[0], lines
+    assert "column H 'Import' dropped (imports in a non-competitive table" in lines[1], lines

@@ -1,6 +1,6 @@
 """The book built on a fake CEADs directory (``data_source: ceads``), once from the ``.mat`` tables
 and once from the ``.xlsx`` ones, as a user builds it (``python -m intercity build``): every chapter
-executes and every HTML page says CEADs, the transfers equal those of the synthetic world the fake was written from, MRIO cities outside the
+executes and every HTML page says the tables are the FAKE CEADs ones (with their folder), the transfers equal those of the synthetic world the fake was written from, MRIO cities outside the
 panel stay in the system and in the ledger, and the user's city panel replaces imputed and proxy
 values.
 
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.slow, needs_mirror]
 N_FAKE = 20
 SCALE = 0.06  # 16 of the study's 273 cities
 FORMATS = ("mat", "xlsx")
-BANNER = "Built on CEADs city MRIO"
+BANNER = "Built on the FAKE CEADs tables (synthetic)"  # fake.json beside the tables: named as the fake
 
 
 def _params_text(d: Path, fmt: str) -> str:
@@ -81,7 +81,7 @@ def test_every_chapter_executes_and_says_ceads(ceads_books, fmt):
         outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
         assert not [o for o in outputs if o.get("output_type") == "error"], f.name
         text = " ".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
-        assert BANNER in text and f"city_mrio_2012.{fmt}" in text, f.name
+        assert BANNER in text and f"city_mrio_2012.{fmt}" in text and f"`{ceads_books['fake']}`" in text, f.name
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -90,7 +90,9 @@ def test_html_book_on_ceads_says_ceads_on_every_page(ceads_books, fmt):
     for stem in [p.stem for p in paths.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")]:
         assert BANNER in (html / f"{stem}.html").read_text(encoding="utf-8"), stem
     realism = (html / "02_measurement.html").read_text(encoding="utf-8")
-    assert "city MRIO (Z, F, x)" in realism and "copy of the CEADs city-level MRIO tables" in realism
+    assert "city MRIO (Z, F, x)" in realism and "FAKE CEADs tables" in realism and str(ceads_books["fake"]) in realism
+    intro = (html / "00_intro.html").read_text(encoding="utf-8")  # the key results and what differs say so
+    assert "fake CEADs" in intro and "None of the study" in intro and "FAKE" in intro  # key results, what differs
     page = (html / "parameters.html").read_text(encoding="utf-8")  # the user's files, one row each
     assert all(f"ceads.mrio.{y}" in page and f"city_mrio_{y}.{fmt}" in page for y in ceads_fake.YEARS)
     assert "ceads.city_panel" in page and "ceads.unit" in page
@@ -158,7 +160,7 @@ def test_city_panel_replaces_imputed_and_proxy_values(studies, ceads_books):
     assert s.data.meta["city_panel"]["name"] == "city_panel.csv"
     realism = __import__("intercity.report", fromlist=["data_realism"]).data_realism(s.data).set_index("variable")
     assert realism.at["patents", "status"] == "user" and realism.at["patents", "% user"] == 100.0
-    assert realism.at["city MRIO (Z, F, x)", "status"] == "user"
+    assert realism.at["city MRIO (Z, F, x)", "status"] == "synthetic"  # the fake tables: the synthetic world
 
 
 def test_mat_and_xlsx_give_the_same_bundle(studies):

@@ -232,9 +232,16 @@ def _panel_file(tmp_path, rows, header="city_id,name_zh,year,patents,fixed_asset
     (["110000,北京市,2013,-5,1"], None, ["line 3", "'patents'", "negative"]),
     (["110000,上海市,2013,5,1"], None, ["line 3", "'name_zh'", "上海市", "310000", "110000"]),
     (["110000,2013,5"], "city_id,year,colour", ["line 2", "unknown column 'colour'"]),
+    (["110000,2013,0.86", "120000,2013,58.3"], "city_id,year,urbanization",
+     ["line 4", "'urbanization'", "'58.3'", "range 0-2", "fraction", "percentage"]),
+    (["110000,2013,1.217"], "city_id,year,urbanization", None),  # the study's own maximum: accepted
+    (["110000,2013,1.2"], "city_id,year,college_per_pop", ["line 3", "'college_per_pop'", "'1.2'", "range 0-1"]),
 ])
 def test_bad_city_panel_rows_are_one_line_naming_file_line_column(tmp_path, rows, header, words):
     f = _panel_file(tmp_path, rows, header or "city_id,name_zh,year,patents,fixed_assets")
+    if words is None:
+        assert len(panel.read_city_panel(f, DATA_YEARS).values) == 1
+        return
     with pytest.raises(panel.CityPanelError) as err:
         panel.read_city_panel(f, DATA_YEARS)
     msg = str(err.value)
@@ -280,3 +287,149 @@ def test_mixed_precision_dense_solve_equals_double(fake):
     assert np.abs(X32 - X64).max() <= 1e-13 * np.abs(X64).max()
     Xs = mrio.induced_output(w.mrio[2015]).reshape(X64.shape)
     assert np.abs(X32 - Xs).max() <= 1e-11 * np.abs(Xs).max()
+
+
+# ---------------------------------------------------------------------------- silent acceptances refused
+
+def test_the_same_file_for_two_years_is_refused_naming_both_parameters(fake, tmp_path):
+    d = tmp_path / "same"
+    shutil.copytree(fake, d)
+    shutil.copy(d / "city_mrio_2012.mat", d / "city_mrio_2015.mat")  # 2015 is a copy of 2012
+    p = ceads_params(d)
+    with pytest.raises(ceads.CEADSError) as err:
+        ceads.read_mrio(p.ceads, list(YEARS))
+    msg = str(err.value)
+    assert "\n" not in msg and "'ceads.mrio.2012'" in msg and "'ceads.mrio.2015'" in msg and "same table" in msg
+
+
+@pytest.mark.parametrize("fmt", ["mat", "xlsx"])
+@pytest.mark.parametrize("change", ["short", "long"])
+def test_a_city_list_of_the_wrong_length_is_blamed_not_the_table(tmp_path, fmt, change):
+    """A list with one city too few (or too many) for the table: the error names the city-list
+    parameter and file, and both counts, instead of the table's shape."""
+    d = tmp_path / "f"
+    ceads_fake.write(d, n_cities=N, formats=(fmt,), log=lambda m: None)
+    lst = pd.read_csv(d / "city_list.csv")
+    lst = lst.iloc[:-1] if change == "short" else pd.concat([lst, pd.DataFrame({lst.columns[0]: [N + 1],
+                                                                                lst.columns[1]: ["拉萨市"]})])
+    f = tmp_path / "my_cities.csv"
+    lst.to_csv(f, index=False)
+    sec = section(d, cities=str(f))
+    if fmt == "xlsx":
+        sec["mrio"] = {y: str(d / f"city_mrio_{y}.xlsx") for y in YEARS}
+    p = params.from_mapping({"data_source": "ceads", "scale": 0.06, "seed": 1, "ceads": sec}, "p.yaml")
+    with pytest.raises(ceads.CEADSError) as err:
+        ceads.read_mrio(p.ceads, list(YEARS))
+    msg = str(err.value)
+    n_list = N - 1 if change == "short" else N + 1
+    assert "\n" not in msg and msg.startswith("parameter 'ceads.cities'") and "my_cities.csv" in msg, msg
+    assert f"the city list has {n_list} cities" in msg and f"has rows for {N}" in msg, msg
+
+
+# ---------------------------------------------------------------------------- the fake, the unit, the report
+
+@pytest.fixture(scope="module")
+def fake_study(fake, tmp_path_factory):
+    """The Study built on the 4-city fake (bundle, transfers, panel) in its own cache."""
+    from intercity import pipeline
+
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(paths, "CACHE_DIR", cache)
+        s = pipeline.study(ceads_params(fake), cache_dir=cache)
+    return s, cache
+
+
+def test_the_fake_is_recognised_and_named_with_its_folder_everywhere(fake, fake_study):
+    """fake.json beside the tables: the bundle records the fake; the banner, the data realism
+    table, the key results and 'what differs' say the tables are the fake and name its folder; the
+    scorecard tests no claim about China on it (every verdict "not testable on this source")."""
+    from intercity import narrative, report, scorecard
+
+    s, _ = fake_study
+    fk = s.data.meta["mrio"]["fake"]
+    assert fk and fk["folders"] == [str(fake)] and fk["years"] == list(YEARS)
+    assert report.source_key(s.data) == "ceads-fake" and "FAKE" in report.SOURCE_TEXT["ceads-fake"][0]
+    files = report.ceads_files_text(s.data.meta)
+    assert f"`{fake}`" in files and "FAKE" in files
+    mrio_row = report.data_realism(s.data).iloc[-1]
+    assert mrio_row["status"] == "synthetic" and "FAKE" in mrio_row["note"] and str(fake) in mrio_row["note"]
+    diff = narrative.differences(s.params, s.data).set_index("aspect")
+    assert diff.loc["city MRIO", "differs"] == "yes" and "FAKE" in diff.loc["city MRIO", "this build"]
+    assert str(fake) in diff.loc["data", "this build"] and "FAKE" in diff.loc["data", "this build"]
+    card = scorecard.for_study(s)
+    assert (card["verdict"] == scorecard.NOT_SOURCE).all() and (card["testable"] == "no").all()
+    assert card["reason_pair"].str.contains("FAKE", regex=False).all()
+    assert card["reason_pair"].str.contains(str(fake), regex=False).all()
+    lead = narrative.key_results_lead(card, s)
+    assert "fake CEADs" in lead and str(fake) in lead and "None of them can be judged" in lead
+    assert "fake CEADs" in scorecard.rule_sentence(card, s)
+
+
+def test_the_fake_xlsx_title_marks_the_fake_without_fake_json(tmp_path):
+    d = tmp_path / "x"
+    ceads_fake.write(d, n_cities=N, formats=("xlsx",), log=lambda m: None)
+    (d / "fake.json").unlink()
+    p = params.from_mapping({"data_source": "ceads", "scale": 0.06, "seed": 1, "ceads": section(
+        d, mrio={y: str(d / f"city_mrio_{y}.xlsx") for y in YEARS})}, "p.yaml")
+    _, infos = ceads.read_mrio(p.ceads, list(YEARS))
+    fk = ceads.fake_evidence(p.ceads, list(YEARS), infos)
+    assert fk is not None and fk["folders"] == [str(d)] and "A1" in fk["evidence"][0]
+    assert ceads.fake_evidence(p.ceads, [], infos) is None
+
+
+def test_a_wrong_money_unit_is_refused_against_the_public_gdp(fake, fake_study, tmp_path):
+    """Tables in 10k yuan declared 'yuan' (no unit in layout.json): the value added is 1e-4 times
+    the public GDP; one line names 'ceads.unit', its value, the ratio and the unit that fits."""
+    s, _ = fake_study
+    checks = s.data.meta["mrio"]["unit_check"]
+    lo, hi = ceads.UNIT_RATIO_BAND
+    assert set(checks) == {str(y) for y in YEARS} and all(lo <= c["ratio"] <= hi for c in checks.values()), checks
+    d = tmp_path / "nounit"
+    shutil.copytree(fake, d)
+    lay = json.loads((d / "layout.json").read_text())
+    lay.pop("unit", None)
+    (d / "layout.json").write_text(json.dumps(lay))
+    with pytest.raises(ceads.CEADSError) as err:
+        ceads.build(ceads_params(d, unit="yuan"), DATA_YEARS)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("parameter 'ceads.unit' is 'yuan'") and "'10k yuan'" in msg, msg
+    ratio = checks["2012"]["ratio"] * 1e-4
+    assert f"{ratio:.3g}" in msg, msg
+    # without value added, gross output over the typical output/GDP ratio is used
+    infos = {2012: {"cities": ["110000"], "value_added_by_city": None, "output_by_city": [2.9e4]}}
+    cy = pd.DataFrame({"city_id": ["110000"], "year": [2012], "gdp_per_capita": [1.0], "population": [1.0]})
+    assert ceads.unit_check(infos, cy, "10k yuan", [2012])[2012]["ratio"] == pytest.approx(1.0)
+    with pytest.raises(ceads.CEADSError, match="ceads.unit 'million yuan'"):
+        ceads.unit_check({2012: {**infos[2012], "output_by_city": [2.9e4 / 100]}}, cy, "10k yuan", [2012])
+
+
+def test_the_reading_report_reaches_the_user(fake, fake_study, tmp_path, monkeypatch, capsys):
+    """The data step (``python -m intercity data prepare``) prints one line a year naming the
+    report's CSV; report_lines says what was irregular (blank cells, dropped columns, balance) in
+    one line a year; the runner writes the report to results/<set>/ceads_report.csv."""
+    import yaml
+
+    from intercity import runner
+
+    s, cache = fake_study
+    monkeypatch.setattr(paths, "CACHE_DIR", cache)  # the bundle of the fixture: read, not rebuilt
+    f = tmp_path / "mine.yaml"
+    f.write_text(yaml.safe_dump({"data_source": "ceads", "scale": 0.06, "seed": 1, "ceads": section(fake)}))
+    assert cli.main(["data", "prepare", "--params", str(f)]) == 0
+    mine = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("ceads ")]
+    assert len(mine) == len(YEARS) and all(ln.endswith("see results/mine/ceads_report.csv") for ln in mine), mine
+    assert all("FAKE" in ln and "times the public GDP" in ln for ln in mine), mine
+    rep = pd.DataFrame([
+        (2012, "/d/t.xlsx", "blank_cell", "sheet 'MRIO'!J10", "blank cell read as 0"),
+        (2012, "/d/t.xlsx", "dropped_column", "column Q 'Import'", "imports in a non-competitive table: not final demand"),
+        (2012, "/d/t.xlsx", "balance_row_summary", "off by up to 11.5% in 3 rows", "..."),
+        (2015, "/d/u.xlsx", "balance_row", "all rows", "balanced")], columns=list(ceads.REPORT_COLUMNS))
+    out = ceads.report_lines(rep, "results/x/ceads_report.csv")
+    assert len(out) == 2 and out[0].startswith("ceads 2012 (t.xlsx): 1 blank cell (sheet 'MRIO'!J10) read as 0")
+    assert "; column Q 'Import' dropped (imports in a non-competitive table" in out[0] and "row balance off by up to 11.5% in 3 rows" in out[0]
+    assert out[1] == "ceads 2015 (u.xlsx): read as declared, nothing irregular; see results/x/ceads_report.csv"
+    written = runner.write_results(s, tmp_path / "results", design_lab=False, with_multiverse=False)
+    csv = pd.read_csv(tmp_path / "results" / "ceads_report.csv")
+    assert tmp_path / "results" / "ceads_report.csv" in written and list(csv.columns) == list(ceads.REPORT_COLUMNS)
+    assert set(csv["kind"]) >= {"fake_marker", "unit_check", "imports"}

@@ -196,3 +196,18 @@ def test_multiverse_section_defaults_ci_and_scheduler():
     assert p.scheduler == "tcp://10.0.0.5:8786" and p.multiverse.shifted_tiers_km[1] == 100.0
     assert params.from_mapping({**p.to_dict()}) == p                     # round trip through papermill values
     assert params.from_mapping({"data_source": "synthetic", "scale": 0.5, "seed": 1, "scheduler": None}).scheduler is None
+
+
+@pytest.mark.parametrize("text, key, lines", [
+    ("scale: 0.15\nseed: 1\nscale: 0.5\n", "scale", (1, 3)),
+    ("name: x\nlab:\n  draws: 4\n  scale: 0.06\n  draws: 5\n", "draws", (3, 5)),
+])
+def test_duplicate_yaml_key_is_refused_naming_file_key_and_lines(tmp_path, text, key, lines):
+    """YAML keys are unique; PyYAML silently keeps the last value of a repeated key: refused instead."""
+    f = tmp_path / "dup.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(params.ParamsError) as err:
+        params.load(f)
+    msg = str(err.value)
+    assert "\n" not in msg and str(f) in msg and repr(key) in msg
+    assert f"line {lines[0]}" in msg and f"line {lines[1]}" in msg

@@ -117,6 +117,11 @@ def _run(args: argparse.Namespace) -> int:
 
         p = params_mod.load(args.params)
         s = pipeline.study(p, log=print)
+        if s.source == "ceads":  # how the user's tables were read, one line a year
+            from intercity.sources import ceads
+
+            for line in ceads.data_step_lines(s.data, p.name):
+                print(line)
         print(f"{s.source}: {len(s.data.cities)} cities, {len(s.panel):,} panel rows; "
               + ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items()))
         return 0

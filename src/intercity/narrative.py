@@ -107,13 +107,17 @@ RUN_ANYWAY_HEADS = ("not scored: checks run anyway hold, pair-clustered",
                     "not scored: checks run anyway hold, two-way")
 
 
-def key_results_lead(card: pd.DataFrame, source: str) -> str:
-    """The key-results box's opening sentences (plain text) from :func:`intercity.scorecard.headline`."""
+def key_results_lead(card: pd.DataFrame, source) -> str:
+    """The key-results box's opening sentences (plain text) from :func:`intercity.scorecard.headline`;
+    ``source``: the source's name or the Study (:func:`intercity.scorecard.source_words`: the fake
+    CEADs tables are named as such, with their folder)."""
     n = scorecard.headline(card)
     basis = asserted_sentence(n)
+    source, reason = scorecard.source_words(source)
     if n["testable"] == 0:
-        why = (f"this book is built on the {source} source, and " + scorecard.SYNTHETIC_REASON
-               if source == "synthetic" else f"none is testable on the {source} source")
+        why = (f"this book is built on the {source} source, and {reason}" if source == "synthetic"
+               else f"this book is built on the {source} source: {reason}" if reason
+               else f"none is testable on the {source} source")
         return (f"{basis} None of them can be judged by this build: {why}. No claim holds or "
                 f"fails here. Not scored, the checks still run on this build's numbers: those of "
                 f"{n['checks_hold_pair']} of the {n['claims']} claims hold with the study's pair-clustered standard "
@@ -130,7 +134,7 @@ def key_results_lead(card: pd.DataFrame, source: str) -> str:
             "not with this parameter set's distance tiers.")
 
 
-def key_results_html(card: pd.DataFrame, source: str) -> str:
+def key_results_html(card: pd.DataFrame, source) -> str:
     """The introduction's key-results box: an element of class ``intercity-key-results`` (id
     ``key-results``) with :func:`key_results_lead`, a table by section of the study whose cells
     list the claims (linked to their rows in the scorecard chapter) that hold, fail and are not
@@ -228,6 +232,7 @@ def differences(params, data, realism: pd.DataFrame | None = None) -> pd.DataFra
 
     mrio = realism[realism["table"] == "mrio"]
     mrio_note = mrio["note"].iloc[0] if len(mrio) else ""
+    fake = scorecard.fake_reason(data.meta)
     ours_mrio = {"synthetic": mrio_note or "synthetic MRIO",
                  "ceads": f"the user's CEADs city MRIO tables ({mrio_note})" if mrio_note else "the user's CEADs tables",
                  }.get(source, f"{mrio_note}" if mrio_note else f"{source} MRIO")
@@ -239,9 +244,14 @@ def differences(params, data, realism: pd.DataFrame | None = None) -> pd.DataFra
         {"synthetic": "a synthetic world: real city names and coordinates, every statistic generated (seeded); "
                       "it says nothing about China",
          "public": "public data: real where published, imputed and flagged where not (see below)",
-         "ceads": "the user's CEADs tables; every other variable from the public source"}.get(source, source),
+         "ceads": ("the FAKE CEADs tables (the synthetic world written in the CEADs layouts by python -m intercity "
+                   f"data fake-ceads, from {', '.join(data.meta['mrio']['fake']['folders'])}); it says nothing about "
+                   "China; every other variable from the public source" if fake else
+                   "the user's CEADs tables; every other variable from the public source")}.get(source, source),
         True)
-    add("city MRIO", "CEADs city-level MRIO (the study's, not public)", ours_mrio, source != "ceads")
+    if fake:
+        ours_mrio = f"{mrio_note.rstrip('. ')}. So {fake}"
+    add("city MRIO", "CEADs city-level MRIO (the study's, not public)", ours_mrio, source != "ceads" or bool(fake))
     sectors_ours = (f"{len(sectors.SECTOR_CODES)} sectors: the NBS 42-sector lists mapped by description, merging "
                     f"{sector_merges()}, so that all three years agree")
     add("sectors", "42 sectors (CEADs)", sectors_ours, len(sectors.SECTOR_CODES) != 42)
@@ -651,7 +661,7 @@ def data_availability_values() -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- for the notebooks (HTML objects)
 
-def key_results_box(card: pd.DataFrame, source: str):
+def key_results_box(card: pd.DataFrame, source):
     """:func:`key_results_html` as an IPython HTML object (the introduction displays it)."""
     from IPython.display import HTML
 

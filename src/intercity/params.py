@@ -664,13 +664,45 @@ def from_namespace(namespace: Mapping[str, Any], source: str = "notebook paramet
     return from_mapping({k: namespace[k] for k in FIELDS if k in namespace}, source)
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A key given twice in one mapping of a YAML file (YAML says keys are unique; PyYAML keeps the last)."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key repeated in one mapping (PyYAML silently keeps the
+    last value): raises :class:`DuplicateKeyError` naming the key and both lines (1-based)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue  # the base class reports unhashable keys
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise DuplicateKeyError(f"key {key!r} given twice in one mapping (line {seen[key]} and line "
+                                            f"{line}); keep one")
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, UniqueKeyLoader.construct_mapping)
+
+
 def load(path: str | Path) -> Params:
-    """Read and validate a parameter file (YAML); the set's name defaults to the file's stem."""
+    """Read and validate a parameter file (YAML); the set's name defaults to the file's stem.
+    Raises :class:`ParamsError` (one line naming the file): not valid YAML (line, column), a key
+    given twice in one mapping (key and lines), not a mapping, or a parameter that does not validate."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"parameter file not found: {path}")
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+        values = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+    except DuplicateKeyError as err:
+        raise ParamsError(f"{path}: {err}") from None
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""

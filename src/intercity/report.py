@@ -33,7 +33,22 @@ SOURCE_TEXT = {
               "description); every other variable (HSR lines, the Baidu search index, the city panel) comes "
               "from the public source, except where the user's own city panel replaces an imputed or proxy "
               "value (flagged 'user'; see the data realism table in *Measurement*)."),
+    "ceads-fake": ("the FAKE CEADs tables (synthetic)", "the city MRIO tables are the FAKE CEADs tables: the "
+                   "synthetic world written in the CEADs layouts by `python -m intercity data fake-ceads`, not CEADs' "
+                   "own tables, so every transfer is the synthetic world's and numbers on this page say nothing about "
+                   "China (no claim of the study is testable on them); every other variable comes from the public "
+                   "source."),
 }
+
+
+def source_key(data) -> str:
+    """The key of :data:`SOURCE_TEXT` for a bundle: its source, or "ceads-fake" when the ceads
+    source found the tables to be the fake (``meta["mrio"]["fake"]``,
+    :func:`intercity.sources.ceads.fake_evidence`)."""
+    meta = data.meta if isinstance(data.meta, dict) else {}
+    if data.source == "ceads" and (meta.get("mrio") or {}).get("fake"):
+        return "ceads-fake"
+    return data.source
 
 
 def ceads_files_text(meta: dict) -> str:
@@ -44,13 +59,37 @@ def ceads_files_text(meta: dict) -> str:
         return ""
     years = ", ".join(f"{y}: `{f['name']}` ({f['cities']} cities x {f['file_sectors']} sectors, sha256 "
                       f"{f['sha256'][:12]})" for y, f in sorted(files.items()))
+    folders = sorted({f.get("folder") or str(Path(f["file"]).parent) for f in files.values()})
+    where = f" from the folder{'s' if len(folders) > 1 else ''} " + ", ".join(f"`{d}`" for d in folders)
+    fake = mrio.get("fake")
+    fake_text = (" These are the FAKE tables (" + "; ".join(fake.get("evidence", [])[:1]) + "): the synthetic world "
+                 "written in the CEADs layouts." if fake else "")
+    checks = mrio.get("unit_check") or {}
+    unit_text = (" Unit check: the tables' value added is " + ", ".join(f"{c['ratio']:.3g} ({y})" for y, c in sorted(checks.items()))
+                 + " times the public GDP of the matched cities." if checks else "")
     panel = meta.get("city_panel") or {}
     used = sum(int(r.get("replaced", 0)) for r in panel.get("use", []))
     panel_text = (f" City panel `{panel['name']}`: {used:,} values replace imputed or proxy values."
                   if panel else " No city panel of the user's.")
     outside = mrio.get("cities_outside_panel", 0)
-    return (f"CEADs tables ({mrio.get('unit', '')} in the files): {years}. {outside} MRIO cities outside the "
-            f"panel stay in the Leontief system (see the ledger).{panel_text}")
+    return (f"CEADs tables ({mrio.get('unit', '')} in the files){where}: {years}.{fake_text}{unit_text} {outside} MRIO "
+            f"cities outside the panel stay in the Leontief system (see the ledger).{panel_text}")
+
+
+def ceads_report(data) -> pd.DataFrame:
+    """How the user's CEADs tables were read (:func:`intercity.sources.ceads.report_frame`): one
+    row per reader note and unit check; year, file, kind, where, message. The data step prints a
+    line a year from it and the runner writes it to ``results/<set>/ceads_report.csv``. On another
+    source, one row saying that no CEADs tables were read (the Measurement chapter shows the table
+    on every build, so its id and CSV exist on every book)."""
+    from intercity.sources import ceads
+
+    frame = ceads.report_frame(data)
+    if data.source != "ceads":
+        frame = pd.DataFrame([{"year": "", "file": "", "kind": "not ceads", "where": "",
+                               "message": f"this build's source is {data.source}: no CEADs tables were read"}],
+                             columns=list(ceads.REPORT_COLUMNS))
+    return frame
 
 
 def source_banner(study) -> Markdown:
@@ -59,10 +98,11 @@ def source_banner(study) -> Markdown:
     :mod:`intercity.book`) and the digest of the values (the stamp of every executed notebook)."""
     from intercity import params as params_mod
 
-    label, text = SOURCE_TEXT.get(study.source, (study.source, ""))
+    key = source_key(study.data)
+    label, text = SOURCE_TEXT.get(key, (study.source, ""))
     p = study.params
     n = len(study.data.cities)
-    md = (f"```{{admonition}} Built on {label}\n:class: {'warning' if study.source == 'synthetic' else 'note'}\n"
+    md = (f"```{{admonition}} Built on {label}\n:class: {'warning' if key in ('synthetic', 'ceads-fake') else 'note'}\n"
           f"{text}\n\nParameter set `{p.name}` (values digest `{params_mod.digest(p.to_dict())}`; "
           f"[all parameters](parameters.md)): {n} cities, {n * (n - 1):,} ordered pairs x "
           f"{len(p.periods)} periods = {len(study.panel):,} panel rows; seed {p.seed}; "
@@ -492,6 +532,7 @@ MRIO_REALISM = {
     "synthetic": ("synthetic", "synthetic", "synthetic Chenery-Moses MRIO (national coefficients x gravity trade shares)"),
     "public": ("proxy", "proxy", "stand-in for the CEADs tables: national IO tables regionalised to cities"),
     "ceads": ("user", "user", "the user's CEADs city MRIO tables"),
+    "ceads-fake": ("synthetic", "synthetic", "the FAKE CEADs tables: the synthetic world in the CEADs layouts"),
 }
 
 
@@ -526,8 +567,8 @@ def data_realism(data) -> pd.DataFrame:
             rows.append({"variable": var, "table": table, "status": status,
                          **{f"% {k}": 100 * share[k] for k in PROVENANCE},
                          "note": incomplete.get(var, notes.get(var, ""))})
-    if data.source in MRIO_REALISM:
-        status, prov, note = MRIO_REALISM[data.source]
+    if source_key(data) in MRIO_REALISM:
+        status, prov, note = MRIO_REALISM[source_key(data)]
         note = (meta.get("mrio", {}) or {}).get("note", note) if isinstance(meta.get("mrio"), dict) else note
         rows.append({"variable": "city MRIO (Z, F, x)", "table": "mrio", "status": status,
                      **{f"% {k}": 100.0 * (k == prov) for k in PROVENANCE}, "note": note})
@@ -618,7 +659,7 @@ def glue_group_shares(study) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- the scorecard in the prose
 
-def glue_scorecard(card: pd.DataFrame, source: str) -> None:
+def glue_scorecard(card: pd.DataFrame, source) -> None:
     """Glue the scorecard's headline counts (``score_<name>``, :func:`intercity.scorecard.headline`)
     and the sentence on what "testable" means on this source (``score_rule``)."""
     glue_many({f"score_{k}": v for k, v in scorecard.headline(card).items()})

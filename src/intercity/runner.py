@@ -81,6 +81,8 @@ def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], N
                   design_lab: bool = True, with_multiverse: bool = True) -> list[Path]:
     """Machine-readable results of the run: bundle summary, ledger, transfers, panel moments,
     estimates, scorecard, the files read with their sha256 (``inputs.csv``), the parameters,
+    (``data_source: ceads``) how the user's tables were read (``ceads_report.csv``,
+    :func:`intercity.sources.ceads.report_frame`),
     (``design_lab``) the design lab (``design_lab.csv``, ``design_lab_draws.csv``;
     :func:`intercity.lab.write`; its worlds cached beside the study's bundle) and
     (``with_multiverse``) the multiverse (``multiverse.parquet``: one row per claim check and
@@ -100,6 +102,10 @@ def write_results(study: pipeline.Study, directory: Path, log: Callable[[str], N
         "panel_summary.csv": study.panel.describe().T.reset_index(names="variable"),
         "inputs.csv": provenance.input_files(study),
     }
+    if study.source == "ceads":  # how the user's tables were read (the data step prints a line a year)
+        from intercity.sources import ceads
+
+        outputs["ceads_report.csv"] = ceads.report_frame(study.data)
     for name, frame in outputs.items():
         frame.to_csv(directory / name, index=False)
         written.append(directory / name)
@@ -197,6 +203,11 @@ def build(params_file: str | Path, only: str | None = None, out: Path | None = N
 
     t0 = time.perf_counter()
     study = pipeline.study(p, log=hear)
+    if study.source == "ceads":  # how the user's tables were read, one line a year
+        from intercity.sources import ceads
+
+        for line in ceads.data_step_lines(study.data, p.name):
+            log(line)
     from_cache = any("read from the cache" in n for n in notes)
     for k, v in study.timings.items():
         steps.append({"step": f"data: {k}", "seconds": round(v, 2),

@@ -156,6 +156,31 @@ def estimate_label(key: str) -> str:
     return f"{words} ({column})" if column else words
 
 
+def fake_reason(meta) -> str:
+    """Why no claim is testable on the FAKE CEADs tables (``meta["mrio"]["fake"]`` of a ceads
+    bundle, :func:`intercity.sources.ceads.fake_evidence`), naming their folder; '' otherwise."""
+    mrio = meta.get("mrio") if isinstance(meta, Mapping) else None
+    fake = mrio.get("fake") if isinstance(mrio, Mapping) else None
+    if not fake:
+        return ""
+    return ("the CEADs tables of this build are the FAKE ones (the synthetic world written in the CEADs layouts by "
+            f"python -m intercity data fake-ceads, from {', '.join(fake.get('folders', []))}), and the synthetic world "
+            "is not China, so no claim about China is testable on them")
+
+
+def source_words(source) -> tuple[str, str]:
+    """(name, reason) of a build's source, given by name or as a :class:`intercity.pipeline.Study`:
+    the name for the prose ("synthetic", "public", "ceads", or "fake CEADs" when the ceads tables are
+    the fake) and why no claim about China is testable on it (:data:`SYNTHETIC_REASON`,
+    :func:`fake_reason`), or '' when claims may be."""
+    if isinstance(source, str):
+        return source, SYNTHETIC_REASON if source == "synthetic" else ""
+    if source.source == "synthetic":
+        return "synthetic", SYNTHETIC_REASON
+    reason = fake_reason(source.data.meta)
+    return ("fake CEADs" if reason else source.source), reason
+
+
 @dataclass(frozen=True)
 class Check:
     """One condition on one estimate (see the module docstring)."""
@@ -481,7 +506,9 @@ class SourceFacts:
     ``source``: "synthetic", "public", "ceads"...; ``variables``: :func:`variable_status`;
     ``mrio_standin``: "" or why the MRIO is a stand-in; ``varying_pairs``: estimate key ->
     :func:`varying_pairs` for the estimates with an HSR measure; ``tiers_km``: the parameter
-    set's tier edges; ``min_varying_pairs``: the threshold (:data:`MIN_VARYING_PAIRS`).
+    set's tier edges; ``min_varying_pairs``: the threshold (:data:`MIN_VARYING_PAIRS`);
+    ``synthetic``: why no claim about China is testable on the source (the synthetic world, or the
+    fake CEADs tables written from it: :func:`source_words`), '' when claims may be.
     """
 
     source: str
@@ -490,6 +517,11 @@ class SourceFacts:
     varying_pairs: Mapping[str, int] = field(default_factory=dict)
     tiers_km: tuple[float, ...] = STUDY_TIERS_KM
     min_varying_pairs: int = MIN_VARYING_PAIRS
+    synthetic: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.synthetic and self.source == "synthetic":
+            self.synthetic = SYNTHETIC_REASON
 
     def kind(self, variable: str) -> tuple[str, str]:
         """(kind, sentence) of a bundle variable ("measured", "" when the source lacks it)."""
@@ -523,7 +555,7 @@ def source_facts(study, keys: list[str] | None = None) -> SourceFacts:
         specs = [spec_for(k) for k in keys]
     counts = {s.key: varying_pairs(study.panel, s) for s in specs if hsr_measure(s) is not None}
     return SourceFacts(source=study.source, variables=variable_status(study.data, years), mrio_standin=standin,
-                       varying_pairs=counts, tiers_km=tuple(p.distance_tiers_km))
+                       varying_pairs=counts, tiers_km=tuple(p.distance_tiers_km), synthetic=source_words(study)[1])
 
 
 def _untestable(key: str, facts: SourceFacts) -> list[tuple[str, str, str]]:
@@ -736,8 +768,8 @@ def scorecard(estimates: pd.DataFrame, facts: SourceFacts, regions: pd.DataFrame
             groups = []
             row["check"] = "see numbers (net transfer received by region)"
             row["tiers"] = ""
-            if facts.source == "synthetic":
-                reasons.append(SYNTHETIC_REASON)
+            if facts.synthetic:
+                reasons.append(facts.synthetic)
             if facts.mrio_standin:
                 reasons.append(f"a claim about where industry moved, read from a stand-in MRIO: {facts.mrio_standin}")
             if regions is None:
@@ -756,8 +788,8 @@ def scorecard(estimates: pd.DataFrame, facts: SourceFacts, regions: pd.DataFrame
             named = [t for t in STUDY_TIERS if any((tk := _tier_key(k)) and tk[1] == t
                                                    for ch in c.checks for k in (ch.key, *ch.among))]
             row["tiers"] = "; ".join(f"study {t} km -> {', '.join(matches[t].tiers) or 'none'}" for t in named)
-            if facts.source == "synthetic":
-                reasons.append(SYNTHETIC_REASON)
+            if facts.synthetic:
+                reasons.append(facts.synthetic)
             reasons.extend(_reasons([x for k in dict.fromkeys(ch.key for ch in used) for x in _untestable(k, facts)],
                                     facts))
             absent = [k for k in dict.fromkeys(ch.key for ch in used) if k not in nums["pair"].coef]
@@ -857,9 +889,17 @@ def headline(card: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-def rule_sentence(card: pd.DataFrame, source: str) -> str:
-    """One sentence on what "testable" means for this build's source."""
+def rule_sentence(card: pd.DataFrame, source) -> str:
+    """One sentence on what "testable" means for this build's source (a name or a Study:
+    :func:`source_words`)."""
     n = headline(card)
+    name, reason = source_words(source)
+    if reason and name != "synthetic":
+        return (f"This build is on the {name} source: {reason}. The checks still run: on its numbers "
+                f"{n['checks_hold_pair']} of the {n['claims']} claims' checks hold with pair-clustered errors and "
+                f"{n['checks_hold_twoway']} with two-way clustered errors, which says what the study's design finds "
+                "where the truth is known, not whether the study is right.")
+    source = name
     if source == "synthetic":
         return ("This build is on the synthetic source, and the synthetic world is not China: no claim about China "
                 f"is testable on it. The checks still run: on this synthetic world's numbers {n['checks_hold_pair']} "

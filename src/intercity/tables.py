@@ -76,6 +76,8 @@ TABLES: tuple[TableSpec, ...] = (
               "Share of pairs with a positive transfer by sector group, beside the national change", "check"),
     TableSpec("mrio-checks", "02_measurement", "report.measurement_checks(Study.checks)",
               "MRIO systems of this build and the consistency checks", "check"),
+    TableSpec("ceads-report", "02_measurement", "report.ceads_report(S.data) (data_source ceads only)",
+              "How the CEADs tables were read", "check"),
     TableSpec("descriptive-stats", "02_measurement", "report.descriptive_comparison(S.panel)",
               "Descriptive statistics: published beside this build"),
     TableSpec("data-realism", "02_measurement", "report.data_realism(S.data)", "Data realism of this build",

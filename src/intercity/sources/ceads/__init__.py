@@ -52,7 +52,7 @@ from intercity.mrio import DenseMRIO, MRIOError, release_pages
 from intercity.mrio import validate as validate_mrio
 from intercity.schema import CITY_YEAR_VARS, StudyData, ledger_frame
 from intercity.sources.ceads.reader import (CEADS_CATEGORIES_ZH, FD_WORDS, NBS_CODES, UNITS, CEADSError,  # noqa: F401
-                                            CEADsTable, Layout, Note, Report, load, load_mat, load_xlsx, read,
+                                            CEADsTable, CityCountError, Layout, Note, Report, load, load_mat, load_xlsx, read,
                                             read_city_list, read_years, reports_frame, resolve_cities)
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ def _table_dir() -> Path:
 def _table_key(file_sha: str, layout: Layout, cities: tuple[str, ...] | None, year: int) -> str:
     return cachekey.key("ceads-table", TABLE_MODULES, TABLE_DATA,
                         {"file": file_sha, "layout": layout.to_dict(), "cities": list(cities) if cities else None,
-                         "year": year})
+                         "year": year, "info": 2})
 
 
 def _open_table(d: Path) -> tuple[DenseMRIO, dict[str, Any]]:
@@ -198,7 +198,8 @@ def read_table(path: Path, cities: tuple[str, ...] | None, layout: Layout, year:
     (:func:`book_sector_matrix`, :func:`aggregate_dense`), written to the table cache and opened
     from there; a second call with the same file, layout, cities and year opens the cache. The
     info holds: file, sha256, year, cities, sectors, the file's sector labels, categories, the
-    reader's notes (file, kind, where, message) and the sector mapping. ``where`` names the
+    reader's notes (file, kind, where, message), the sector mapping, and per city (file order) the
+    value added (None if the file has none) and gross output, 10k yuan (for :func:`unit_check`). ``where`` names the
     parameter for messages.
     """
     key = _table_key(file_sha, layout, cities, year)
@@ -220,10 +221,13 @@ def read_table(path: Path, cities: tuple[str, ...] | None, layout: Layout, year:
     np.save(tmp / "x.npy", x_out)
     merged = {sectors_mod.SECTOR_CODES[b]: [t.mrio.sectors[r] for r in np.flatnonzero(M[:, b])]
               for b in range(M.shape[1]) if M[:, b].sum() > 1}
+    S_file = len(t.mrio.sectors)
+    by_city = lambda v: None if v is None else [float(a) for a in np.asarray(v).reshape(n, S_file).sum(axis=1)]  # noqa: E731
     info = {"file": str(path), "sha256": file_sha, "year": year, "cities": list(t.mrio.cities),
             "sectors": list(sectors_mod.SECTOR_CODES), "file_sectors": list(t.mrio.sectors),
             "file_sector_labels": list(labels), "categories": list(t.categories),
             "merged_sectors": merged,
+            "value_added_by_city": by_city(t.value_added), "output_by_city": by_city(t.mrio.x),
             "notes": t.report.frame().astype(str).to_dict("records")}
     (tmp / "table.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     del t
@@ -247,6 +251,14 @@ def read_mrio(cfg: "CEADsParams", years: list[int], layout: Layout | None = None
     missing = [f"'ceads.mrio.{y}' ({cfg.mrio_path(y)})" for y in years if not cfg.mrio_path(y).is_file()]
     if missing:
         raise CEADSError(f"parameter {'; '.join(missing)}: file not found")
+    shas = {y: cachekey.file_sha256(cfg.mrio_path(y)) for y in years}
+    first: dict[str, int] = {}
+    for y in years:
+        if shas[y] in first:
+            y0 = first[shas[y]]
+            raise CEADSError(f"parameters 'ceads.mrio.{y0}' ({cfg.mrio_path(y0)}) and 'ceads.mrio.{y}' "
+                             f"({cfg.mrio_path(y)}) are the same table (sha256 {shas[y][:12]}...): give each year's own file")
+        first[shas[y]] = y
     layout = layout or layout_for(cfg)
     lists = city_lists(cfg, years)
     out, infos = {}, {}
@@ -258,7 +270,11 @@ def read_mrio(cfg: "CEADsParams", years: list[int], layout: Layout | None = None
                              "(parameter 'ceads.cities')")
         log(f"ceads: reading the {y} table {path.name} ...")
         try:
-            m, info = read_table(path, lists[y], layout, y, cachekey.file_sha256(path), where)
+            m, info = read_table(path, lists[y], layout, y, shas[y], where)
+        except CityCountError as err:
+            raise CEADSError(f"parameter '{cfg.city_list_name(y)}' ({cfg.city_list_path(y)}): the city list has "
+                             f"{err.n_list} cities while the {y} table ({path}) has rows for {err.n_table} "
+                             f"({err.detail}); list the table's cities in file order") from None
         except CEADSError as err:
             msg = str(err)
             raise CEADSError(msg if msg.startswith("parameter") else f"parameter 'ceads.mrio.{y}': {msg}") from None
@@ -272,6 +288,180 @@ def read_mrio(cfg: "CEADsParams", years: list[int], layout: Layout | None = None
 
 
 # --------------------------------------------------------------------------------------------
+# what the tables are: the fake, and a plausible money unit
+
+#: The file ``python -m intercity data fake-ceads`` writes beside its tables (how it was made).
+FAKE_FILE = "fake.json"
+
+
+def fake_evidence(cfg: "CEADsParams", years: list[int], infos: Mapping[int, Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Whether the tables are the FAKE ones written from the synthetic world in the CEADs layouts
+    (:mod:`intercity.sources.ceads.fake`): a ``fake.json`` beside a year's table, or a
+    ``fake_marker`` note of the reader (the spreadsheet's title says "合成数据，非 CEADs 原表").
+    Returns None, or {"folders": the folders of the marked tables, "years": the marked years,
+    "evidence": one sentence per finding, "made": the content of the first ``fake.json``}."""
+    evidence: list[str] = []
+    folders: list[str] = []
+    marked: list[int] = []
+    made: dict[str, Any] = {}
+    for y in years:
+        path = cfg.mrio_path(y)
+        marker = path.parent / FAKE_FILE
+        if marker.is_file():
+            evidence.append(f"{y}: {FAKE_FILE} beside the table in {path.parent}")
+            folders.append(str(path.parent))
+            marked.append(y)
+            if not made:
+                try:
+                    made = json.loads(marker.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                    made = {}
+        for n in infos[y]["notes"]:
+            if n.get("kind") == "fake_marker":
+                evidence.append(f"{y}: {n['where']} of {path.name} marks the fake")
+                folders.append(str(path.parent))
+                marked.append(y)
+    if not evidence:
+        return None
+    return {"folders": sorted(set(folders)), "years": sorted(set(marked)), "evidence": evidence,
+            "made": made if isinstance(made, dict) else {}}
+
+
+#: Plausible band of (the tables' value added) / (public city GDP) over the matched cities, after
+#: unit conversion. Value added of a city table is its GDP by definition (CEADs builds the city
+#: tables on city GDP), so the real ratio is near 1; the band is wide (a factor 20 either way) so
+#: that differences of coverage, vintage or a proxy never trip it, while a wrong money unit (a
+#: factor of 100 or 10,000 between yuan, 10k yuan, million yuan and 100 million yuan) does. The
+#: fake tables are written from the synthetic world, whose output is calibrated to the study's
+#: descriptive statistics, not to the public GDP of the same cities: its ratio on the public GDP,
+#: measured at 41 cities (the default of ``data fake-ceads``, scale 1), is 0.585 (2012), 0.542
+#: (2015) and 0.529 (2017), 0.29-0.41 on the 4- and 8-city fakes of the tests: inside the band.
+UNIT_RATIO_BAND: tuple[float, float] = (1 / 20, 20.0)
+#: Gross output / GDP of China's economy, used when a table has no value added: the national IO
+#: tables of the mirror give 2.98 (2012), 3.06 (2015) and 2.74 (2017) (total output over total value
+#: added, :func:`intercity.sources.national_io.national_table`).
+TYPICAL_OUTPUT_TO_GDP: float = 2.9
+
+
+def unit_check(infos: Mapping[int, Mapping[str, Any]], city_year: pd.DataFrame, unit: str,
+               years: list[int]) -> dict[int, dict[str, Any]]:
+    """The money unit checked against the public city GDP: per MRIO year, the ratio of the tables'
+    value added (10k yuan, after converting from ``unit``) to the public GDP (``gdp_per_capita`` x
+    ``population``: 10k yuan per person x 10k persons, x 1e4 -> 10k yuan) summed over the table's
+    cities that are in ``city_year``; a table without value added uses gross output /
+    :data:`TYPICAL_OUTPUT_TO_GDP`. Returns {year: {"ratio", "basis", "cities"}}.
+
+    Raises :class:`CEADSError` (one line) naming the parameter 'ceads.unit', its value, the ratio
+    found and the unit that brings the ratio nearest 1, when a year's ratio is outside
+    :data:`UNIT_RATIO_BAND`."""
+    lo, hi = UNIT_RATIO_BAND
+    out: dict[int, dict[str, Any]] = {}
+    for y in years:
+        info = infos[y]
+        cy = city_year[city_year["year"] == y]
+        gdp = pd.Series((cy["gdp_per_capita"] * cy["population"] * 1e4).to_numpy(), index=cy["city_id"].astype(str))
+        gdp = gdp[np.isfinite(gdp) & (gdp > 0)]
+        va, xo = info.get("value_added_by_city"), info.get("output_by_city")
+        if va is not None:
+            values, basis = pd.Series(va, index=info["cities"]), "value added"
+        elif xo is not None:
+            values = pd.Series(xo, index=info["cities"]) / TYPICAL_OUTPUT_TO_GDP
+            basis = f"gross output / {TYPICAL_OUTPUT_TO_GDP:g} (no value added in the file)"
+        else:
+            continue
+        matched = [c for c in values.index if c in gdp.index]
+        if not matched:
+            continue
+        ratio = float(values[matched].sum() / gdp[matched].sum())
+        out[y] = {"ratio": ratio, "basis": basis, "cities": len(matched)}
+        if not (lo <= ratio <= hi):
+            if not (np.isfinite(ratio) and ratio > 0):
+                raise CEADSError(f"parameter 'ceads.unit' is {unit!r}: the {y} table's {basis} over the {len(matched)} "
+                                 f"cities matched to the public city GDP sums to {ratio:.3g} times their GDP, not a "
+                                 "positive number; check the table")
+            alt = {u: ratio * UNITS[u] / UNITS[unit] for u in UNITS}
+            best = min(alt, key=lambda u: abs(np.log(alt[u])))
+            raise CEADSError(f"parameter 'ceads.unit' is {unit!r}, but then the {y} table's {basis} over the "
+                             f"{len(matched)} cities matched to the public city GDP is {ratio:.3g} times that GDP "
+                             f"(plausible: {lo:g} to {hi:g}); with ceads.unit {best!r} it would be {alt[best]:.3g}: "
+                             "give the tables' money unit")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the reading report, for the user
+
+#: Columns of the reading report (:func:`report_frame`).
+REPORT_COLUMNS: tuple[str, ...] = ("year", "file", "kind", "where", "message")
+
+
+def report_frame(data: StudyData) -> pd.DataFrame:
+    """How the user's CEADs tables were read: one row per reader note (blank cells read as 0,
+    columns and rows dropped and why, unit conversion, import treatment, balance checks, the
+    fake's marker) and per year the unit check against the public GDP (:func:`unit_check`);
+    columns :data:`REPORT_COLUMNS`. Empty for a bundle of another source."""
+    frame = data.extras.get("ceads_report") if data.source == "ceads" else None
+    if frame is None:
+        return pd.DataFrame(columns=list(REPORT_COLUMNS))
+    return frame[list(REPORT_COLUMNS)].reset_index(drop=True)
+
+
+def _few(items: list[str], k: int = 3) -> str:
+    return ", ".join(items[:k]) + (f" and {len(items) - k} more" if len(items) > k else "")
+
+
+def report_lines(report: pd.DataFrame, where: str) -> list[str]:
+    """One line per year of :func:`report_frame` saying what was irregular or changed (blank cells
+    read as 0, columns or rows dropped, numbers stored as text, fields transposed or sparse, balance
+    checks that fail, the unit converted, the fake), or that nothing was; each ends with
+    "see ``where``" (the report's CSV)."""
+    out = []
+    for year, sub in report.groupby("year", sort=True):
+        kinds = lambda k: sub[sub["kind"] == k]  # noqa: E731
+        parts = []
+        fake = kinds("fake_marker")
+        if len(fake):
+            parts.append(f"the FAKE tables ({fake['where'].iloc[0]} marks them)")
+        blank = kinds("blank_cell")
+        if len(blank):
+            parts.append(f"{len(blank)} blank cell{'s' if len(blank) > 1 else ''} ({_few(list(blank['where']))}) read as 0")
+        text = kinds("number_as_text")
+        if len(text):
+            parts.append("; ".join(text["message"]))
+        for kind in ("dropped_column", "dropped_row"):  # where: "column H 'Import'", "row 9 '合计'"
+            d = kinds(kind)
+            if len(d):
+                parts.append(f"{_few(list(d['where']))} dropped ({_few(list(dict.fromkeys(d['message'])), 2)})")
+        for kind, what in (("subtotal_mismatch", "subtotal columns not matching any sum"),
+                           ("transposed", "fields stored the other way round"), ("sparse", "sparse fields"),
+                           ("ignored_field", "fields not read"), ("city_label", "city labels")):
+            d = kinds(kind)
+            if len(d):
+                parts.append(f"{what}: {_few(list(d['where']))}")
+        for kind, what in (("balance_row_summary", "row balance"), ("balance_column_summary", "column balance")):
+            d = kinds(kind)
+            if len(d):
+                parts.append(f"{what} {d['where'].iloc[0]}")
+        unit = kinds("unit")
+        if len(unit):
+            parts.append(unit["message"].iloc[0])
+        check = kinds("unit_check")
+        ratio = f"; {check['message'].iloc[0].split(': ', 1)[-1]}" if len(check) else ""
+        name = Path(str(sub["file"].iloc[0])).name
+        body = "; ".join(parts) if parts else "read as declared, nothing irregular"
+        out.append(f"ceads {year} ({name}): {body}{ratio}; see {where}")
+    return out
+
+
+def data_step_lines(data: StudyData, set_name: str) -> list[str]:
+    """What the data step prints about the user's tables (:func:`report_lines`, naming
+    ``results/<set_name>/ceads_report.csv``, which the runner writes); [] for another source."""
+    if data.source != "ceads":
+        return []
+    return report_lines(report_frame(data), f"results/{set_name}/ceads_report.csv")
+
+
+# --------------------------------------------------------------------------------------------
 # the source
 
 
@@ -279,6 +469,17 @@ def read_mrio(cfg: "CEADsParams", years: list[int], layout: Layout | None = None
 MRIO_NOTE = ("The city MRIO is the user's copy of the CEADs city-level MRIO tables (Zheng et al. 2021 and "
              "later vintages), read by the declared layout, converted to 10k yuan and mapped to the "
              "book's 41 sectors by description.")
+
+
+#: What the banner and the data realism table say when the tables are the fake (see :func:`fake_note`).
+FAKE_MRIO_NOTE = ("The city MRIO tables are the FAKE CEADs tables: the synthetic world written in the CEADs layouts "
+                  "by python -m intercity data fake-ceads, not CEADs' own tables; every transfer is the synthetic "
+                  "world's, so no claim about China is testable on them.")
+
+
+def fake_note(fake: Mapping[str, Any]) -> str:
+    """:data:`FAKE_MRIO_NOTE` with the folder(s) the fake tables came from."""
+    return f"{FAKE_MRIO_NOTE} Folder: {', '.join(fake['folders'])}."
 
 
 def build(params: "Params", years: list[int], log=None) -> StudyData:
@@ -310,6 +511,8 @@ def build(params: "Params", years: list[int], log=None) -> StudyData:
     base = public.assemble(None if params.scale == 1 else params.n_cities, params.seed, years, mrio_years=(),
                            hsr_measure=params.hsr_measure, provincial_constraint=False, require=require)
     ids = set(base.cities["city_id"])
+    checks = unit_check(infos, base.city_year, cfg.unit, mrio_years)
+    fake = fake_evidence(cfg, mrio_years, infos)
     ledger = [base.ledger, _outside_panel(mrio, ids, base.ledger)]
     city_year = base.city_year
     variables = dict(base.meta.get("variables", {}))
@@ -327,15 +530,29 @@ def build(params: "Params", years: list[int], log=None) -> StudyData:
                       "variables": list(city_panel.variables), "use": counts.to_dict("records"),
                       "rows_for_cities_outside_the_panel": int(sum(city_panel.unused_cities.values()))}
         extras["city_panel_use"] = counts
-    notes = pd.DataFrame([{"year": y, **n} for y, info in infos.items() for n in info["notes"]],
-                         columns=["year", "file", "kind", "where", "message"]).astype(str)
+    rows = [{"year": y, **n} for y, info in infos.items() for n in info["notes"]]
+    for y in (fake or {}).get("years", []):
+        if (cfg.mrio_path(y).parent / FAKE_FILE).is_file():
+            rows.append({"year": y, "file": infos[y]["file"], "kind": "fake_marker",
+                         "where": f"{FAKE_FILE} in {cfg.mrio_path(y).parent}",
+                         "message": "written by python -m intercity data fake-ceads: the FAKE tables (the synthetic "
+                                    "world in the CEADs layouts), not CEADs' own"})
+    for y, c in checks.items():
+        rows.append({"year": y, "file": infos[y]["file"], "kind": "unit_check",
+                     "where": f"{c['basis']} vs public city GDP ({c['cities']} cities)",
+                     "message": f"money unit {cfg.unit!r}: the tables' {c['basis']} is {c['ratio']:.3g} times the public "
+                                f"GDP of the matched cities (plausible: {UNIT_RATIO_BAND[0]:g} to {UNIT_RATIO_BAND[1]:g})"})
+    notes = pd.DataFrame(rows, columns=["year", "file", "kind", "where", "message"]).astype(str)
     extras["ceads_report"] = notes
     cov = {v: city_year[f"prov_{v}"].value_counts(normalize=True).round(4).to_dict() for v in CITY_YEAR_VARS}
-    files = {str(y): {"file": infos[y]["file"], "name": Path(infos[y]["file"]).name, "sha256": infos[y]["sha256"],
+    files = {str(y): {"file": infos[y]["file"], "name": Path(infos[y]["file"]).name,
+                      "folder": str(Path(infos[y]["file"]).parent), "sha256": infos[y]["sha256"],
                       "cities": len(infos[y]["cities"]), "file_sectors": len(infos[y]["file_sectors"]),
                       "merged_sectors": infos[y]["merged_sectors"]} for y in mrio_years}
     meta = {**base.meta, "source": "ceads", "variables": variables, "provenance_shares": cov,
-            "mrio": {"note": MRIO_NOTE, "files": files, "unit": cfg.unit, "imports": layout.imports,
+            "mrio": {"note": fake_note(fake) if fake else MRIO_NOTE, "files": files, "unit": cfg.unit,
+                     "imports": layout.imports, "fake": fake,
+                     "unit_check": {str(y): c for y, c in checks.items()},
                      "layout": "mapping in the parameter file" if isinstance(cfg.layout, Mapping)
                      else str(cfg.path(cfg.layout)),
                      "cities_outside_panel": len(set().union(*cover.values()) - ids)},

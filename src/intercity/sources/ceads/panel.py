@@ -20,7 +20,9 @@ and its unit there: :data:`VARIABLE_UNITS`). Then a header row and one row per c
 
 Bad rows stop the build with ONE line naming the file, the line (1-based, comments counted), the
 column and the value: an unknown column, a city that is no prefecture-level unit, a year outside
-the data years, a value that is not a number or is negative, the same city and year twice. A city
+the data years, a value that is not a number or is negative, a value outside the range its unit
+allows (:data:`VARIABLE_RANGES`: e.g. urbanization 58.3 in a column of fractions), the same
+city and year twice. A city
 that is a prefecture-level unit but not in the build's panel is not an error (its rows are counted
 and not used: :attr:`CityPanel.unused_cities`).
 
@@ -49,7 +51,8 @@ from intercity.schema import CITY_YEAR_VARS, PROVENANCE
 VARIABLE_UNITS: dict[str, str] = {
     "gdp_per_capita": "10k yuan per person: regional GDP / resident population",
     "population": "10k persons: resident (permanent) population, year end",
-    "urbanization": "fraction 0-1: urban population / resident population, year end",
+    "urbanization": ("fraction: urban population / resident population, year end (above 1 where more people are "
+                     "registered urban than reside: the study's maximum is 1.217)"),
     "fdi_gdp": "fraction: foreign direct investment actually used (converted to yuan) / GDP",
     "college_per_pop": "fraction: college and university students enrolled / resident population",
     "trade_gdp": "fraction: (imports + exports) / GDP",
@@ -59,12 +62,21 @@ VARIABLE_UNITS: dict[str, str] = {
     "liquid_assets": "10k yuan: liquid (circulating) asset balance",
     "patents": "count: patent applications",
 }
+#: Allowed ranges (inclusive) of the variables whose unit makes a bound certain. College students
+#: enrolled are fewer than the resident population: 0-1. The urbanization rate of the yearbooks
+#: (urban population, often registered, over resident population) exceeds 1 in cities people leave
+#: (the study's own maximum is 1.217, ``data/reference/descriptive_stats.csv``), so its bound is 2:
+#: still far below any percentage (no prefecture-level city is below 2% urban). Ratios to GDP are not
+#: bounded here (trade / GDP exceeds 1 in export cities; FDI and budget spending may too), and
+#: counts and money only by the check that they are not negative. A value above its range is
+#: most often a percentage given for a fraction (58.3 for 0.583).
+VARIABLE_RANGES: dict[str, tuple[float, float]] = {"urbanization": (0.0, 2.0), "college_per_pop": (0.0, 1.0)}
 #: Label columns the reader accepts besides ``year``.
 LABEL_COLUMNS: tuple[str, ...] = ("city_id", "name_zh", "name_en")
 #: Provenance values the user's values replace.
 REPLACED: tuple[str, ...] = ("imputed", "proxy")
 
-assert set(VARIABLE_UNITS) == set(CITY_YEAR_VARS)
+assert set(VARIABLE_UNITS) == set(CITY_YEAR_VARS) and set(VARIABLE_RANGES) <= set(VARIABLE_UNITS)
 assert set(REPLACED) <= set(PROVENANCE)
 
 
@@ -220,6 +232,14 @@ def read_city_panel(path: Path | str, years: Sequence[int]) -> CityPanel:
             k = int(np.flatnonzero(neg.to_numpy())[0])
             raise CityPanelError(f"{path}, line {line(k)}, column {v!r}: {txt.iloc[k]!r} is negative "
                                  f"({VARIABLE_UNITS[v]}; must be >= 0)")
+        if v in VARIABLE_RANGES:
+            lo, hi = VARIABLE_RANGES[v]
+            out = (txt != "") & ((num < lo) | (num > hi))
+            if out.any():
+                k = int(np.flatnonzero(out.to_numpy())[0])
+                hint = " (a percentage? give the fraction: divide by 100)" if hi < num.iloc[k] <= 100 else ""
+                raise CityPanelError(f"{path}, line {line(k)}, column {v!r}: {txt.iloc[k]!r} is outside the allowed "
+                                     f"range {lo:g}-{hi:g} ({VARIABLE_UNITS[v]}){hint}")
         have = (txt != "").to_numpy()
         rows.append(pd.DataFrame({"city_id": frame["city_id"][have], "year": frame["year"][have], "variable": v,
                                   "value": num[have].astype(float), "line": frame["line"][have]}))

@@ -99,8 +99,23 @@ FD_WORDS: tuple[str, ...] = ("consumption", "消费", "capital formation", "资�
 CEADS_CATEGORIES_ZH: tuple[str, ...] = ("农村居民消费", "城镇居民消费", "政府消费", "固定资本形成总额", "存货增加")
 
 
+#: Words in a spreadsheet's title (its header rows) that mark the FAKE tables written from the
+#: synthetic world by ``python -m intercity data fake-ceads`` (:mod:`intercity.sources.ceads.fake`):
+#: the reader reports them as a ``fake_marker`` note, and the source records the build as fake.
+FAKE_MARKERS: tuple[str, ...] = ("合成数据", "非 CEADs 原表", "synthetic data, not the CEADs")
+
+
 class CEADSError(ValueError):
     """A CEADs file or declaration cannot be read; the one-line message names file, place and problem."""
+
+
+class CityCountError(CEADSError):
+    """The city list given has ``n_list`` cities while the table has rows for ``n_table`` (``detail``:
+    the field or rows that say so). The source rephrases it naming the city-list parameter and file."""
+
+    def __init__(self, msg: str, n_list: int, n_table: int, detail: str):
+        super().__init__(msg)
+        self.n_list, self.n_table, self.detail = n_list, n_table, detail
 
 
 def _norm(v: object) -> str:
@@ -519,11 +534,13 @@ def _finish(ctx: _Ctx, Z: np.ndarray, Fk: np.ndarray, E: np.ndarray, O: np.ndarr
         for k in bad:
             rep.add(kind, ctx.where(int(k)), f"{what}: {a[k]:.10g} vs {b[k]:.10g} (10k yuan)")
         k = int(bad[np.argmax(diff[bad])])
+        rel = diff[bad] / np.maximum(np.maximum(np.abs(a[bad]), np.abs(b[bad])), 1e-300)
         msg = (f"{what} does not balance for {bad.size} of {a.size} (city, sector); largest at {ctx.where(k)}: "
-               f"{a[k]:.10g} vs {b[k]:.10g} (10k yuan)")
+               f"{a[k]:.10g} vs {b[k]:.10g} (10k yuan); off by up to {100 * float(rel.max()):.3g}%")
         if lay.balance == "refuse":
             ctx.fail(msg)
-        rep.add(kind + "_summary", "", msg)
+        rep.add(kind + "_summary", f"off by up to {100 * float(rel.max()):.3g}% in {bad.size} "
+                f"{'rows' if kind == 'balance_row' else 'columns'}", msg)
 
     if X is not None:
         compare("balance_row", X, x_row, "row balance: stated gross output vs Z 1 + F 1 + Export + Other"
@@ -669,6 +686,11 @@ def load_mat(path: Path | str, cities: Sequence[str] | Path | str, layout: Layou
     zname, zv = _mat_get(ctx, rec, present, "Z", True)
     Z = _mat_array(ctx, zname, zv)
     if Z.shape != (N, N):
+        if Z.shape[0] == Z.shape[1] and Z.shape[0] % S == 0 and Z.shape[0]:
+            m = Z.shape[0] // S
+            detail = f"field {st}{zname} has shape {Z.shape} = {m} cities x {S} sectors"
+            raise CityCountError(f"{ctx.pre}: the city list has {n} cities while the table has rows for {m} ({detail})",
+                                 n, m, detail)
         ctx.fail(f"field {st}{zname} has shape {Z.shape}; expected {N} x {N} ({n} cities x {S} sectors)")
     fname, fv = _mat_get(ctx, rec, present, "F", True)
     F = _mat_array(ctx, fname, fv)
@@ -1012,6 +1034,12 @@ def load_xlsx(path: Path | str, cities: Sequence[str] | Path | str | None, layou
     name, rows = _open_rows(ctx)
     sh = _Sheet(ctx, name, rows)
     h, S = lay.header_rows, len(lay.sectors)
+    for r, row in enumerate(sh.head):  # the title: the fake's says what it is
+        for c, v in enumerate(row[:8]):
+            if not _is_blank(v) and any(_norm(w) in _norm(v) for w in FAKE_MARKERS):
+                rep.add("fake_marker", f"sheet '{name}'!{_cell(r, c)}",
+                        f"the title says {str(v).strip()!r}: the FAKE tables (the synthetic world written in the CEADs "
+                        "layouts by python -m intercity data fake-ceads), not CEADs' own")
     width0 = max((len(r) for r in sh.head), default=0)
 
     # label columns: the leading columns whose header names a label
@@ -1050,6 +1078,13 @@ def load_xlsx(path: Path | str, cities: Sequence[str] | Path | str | None, layou
         cities_t = resolve_cities(names_in_file, f"{path}, sheet '{name}', column {_col_letter(labels['city'])}")
         ctx = _Ctx(path, cities_t, lay, rep, year)
         sh.ctx = ctx
+    elif "city" in labels:  # a city list was given: the table's own city blocks must be as many
+        m = _count_city_blocks(sh, labels["city"], body0, lay)
+        if m != len(cities_t):
+            detail = (f"sheet '{name}', column {_col_letter(labels['city'])}: {m} blocks of {S} rows, one city each, "
+                      f"from row {body0 + 1}")
+            raise CityCountError(f"{ctx.pre}: the city list has {len(cities_t)} cities while the table has rows for "
+                                 f"{m} ({detail})", len(cities_t), m, detail)
     n, N = ctx.n, ctx.N
     if sh.R < N:
         sh.fail(None, None, f"{sh.R} rows after the {h} header rows; expected at least {N} ({n} cities x {S} sectors)")
@@ -1155,6 +1190,29 @@ def load_xlsx(path: Path | str, cities: Sequence[str] | Path | str | None, layou
                 sh.fail(r, None, "a second total-input row")
             X_in = vals
     return _finish(ctx, Z, Fk, E, O, M, IM, VA, X, X_in, sector_labels, tuple(categories))
+
+
+def _count_city_blocks(sh: "_Sheet", col: int, body0: int, lay: Layout) -> int:
+    """How many whole city blocks the city label column holds from ``body0``: blocks of S rows
+    (S = the layout's sectors) whose labels are one city (blank labels continue it), none of them a
+    trailing row (imports, value added, total input, subtotal) or blank; counting stops at the
+    first row that does not start such a block."""
+    S = len(lay.sectors)
+    count, r = 0, body0
+    while r + S <= sh.nrows:
+        first = sh.label(r, col)
+        if _is_blank(first):
+            break
+        ok = True
+        for k in range(r, r + S):
+            v = sh.label(k, col)
+            if _row_role(sh.label_row(k), lay) is not None or not (_is_blank(v) or _norm(v) == _norm(first)):
+                ok = False
+                break
+        if not ok:
+            break
+        count, r = count + 1, r + S
+    return count
 
 
 def _check_subtotals(sh: _Sheet, ctx: _Ctx, cols: list[int], body0: int, Z: np.ndarray, F: np.ndarray,
