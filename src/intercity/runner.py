@@ -145,8 +145,11 @@ def execute(nb: Path, workdir: Path, p: params_mod.Params, st: dict) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / nb.name
     try:
+        # the kernel's own log (ipykernel warns on every start that its local TCP socket is not
+        # encrypted) is kept to errors; a cell's errors and output reach the notebook as before
         pm.execute_notebook(str(nb), str(target), parameters=notebook_parameters(p), kernel_name="python3",
-                            progress_bar=False, cwd=str(workdir), log_output=False)
+                            progress_bar=False, cwd=str(workdir), log_output=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except Exception as err:  # papermill wraps every kernel error
         raise _failure(nb, target, err) from err
     hide_parameter_cells(target)
