@@ -200,9 +200,17 @@ def stars(p: float) -> str:
 
 
 def varying_pairs(data: pd.DataFrame, column: str) -> int:
-    """Number of pairs of ``data`` within which ``column`` changes (pairs seen once never do)."""
+    """Number of pairs of ``data`` within which ``column`` changes (pairs seen once never do;
+    missing values are skipped, so a pair with one value and a gap does not change)."""
     g = data.groupby("pair_id", sort=False)[column]
-    return int((g.max() != g.min()).sum())
+    return int((g.max() > g.min()).sum())
+
+
+def single_pair_note(regressor: str, n_vary: int) -> str:
+    """The note of a coefficient reported without SE because ``regressor`` changes within fewer
+    than :data:`MIN_VARYING_FOR_SE` pairs (``n_vary``)."""
+    return (f"no standard error: {regressor} changes within {n_vary} pair only, which it fits exactly "
+            f"(leverage 1, zero residual), so no clustered variance of its coefficient is estimable")
 
 
 def within_varying(data: pd.DataFrame, columns: list[str]) -> dict[str, bool]:
@@ -313,8 +321,7 @@ def _row(spec: Spec, r: pd.Series, data: pd.DataFrame, candidates: list[str],
         row["identified"] = True
         row["coef"] = float(r["coef"])
         if n_vary < MIN_VARYING_FOR_SE:
-            notes.append(f"no standard error: {reg} changes within {n_vary} pair only, which it fits exactly "
-                         f"(leverage 1, zero residual), so no clustered variance of its coefficient is estimable")
+            notes.append(single_pair_note(reg, n_vary))
         for c in CLUSTERINGS if n_vary >= MIN_VARYING_FOR_SE else ():
             row[f"g_{c}"] = int(r[f"G_{c}"])
             g_eff = int(r[f"G_effective_{c}"])
@@ -377,18 +384,17 @@ def fit_specs(panel: pd.DataFrame, specs: list[Spec], cluster: str = "pair",
     res = engine.fit(panel, fits, CLUSTERINGS, samples=rows.rules)
     out: list[dict] = []
     varying: dict[tuple[str, str], int] = {}  # (sample, regressor) -> pairs within which it changes
-    for s, (mask, lost, note, candidates), (_, r) in zip(specs, jobs, res.iterrows()):
+    for s, f, (mask, lost, note, candidates), (_, r) in zip(specs, fits, jobs, res.iterrows()):
         given = int(mask.sum())
         if int(r["nobs"]) != given or int(r["n_nonfinite"]):
             raise RuntimeError(f"model {s.key}: the estimator used {int(r['nobs'])} of the {given} rows "
                                "it was given; rows were dropped unrecorded")
         needs_data = bool(r["collinear"])
         data = panel.loc[mask] if needs_data else panel.iloc[:0]
-        name = fits[len(out)].sample
-        if (name, s.regressors[0]) not in varying:
-            varying[(name, s.regressors[0])] = varying_pairs(panel.loc[mask, ["pair_id", s.regressors[0]]],
-                                                             s.regressors[0])
-        out.append(_row(s, r, data, candidates, leave_out, lost, note, cluster, varying[(name, s.regressors[0])]))
+        reg = s.regressors[0]
+        if (f.sample, reg) not in varying:
+            varying[(f.sample, reg)] = varying_pairs(panel.loc[mask, ["pair_id", reg]], reg)
+        out.append(_row(s, r, data, candidates, leave_out, lost, note, cluster, varying[(f.sample, reg)]))
     return pd.DataFrame(out, columns=list(COLUMNS))
 
 

@@ -374,11 +374,6 @@ def _effective_clusters(panel: pd.DataFrame, mask: np.ndarray) -> dict[str, int]
             "dyadic": pd.unique(pd.concat([sub["origin"], sub["dest"]])).size}
 
 
-def _varying(panel: pd.DataFrame, mask: np.ndarray, measure: str) -> int:
-    """Pairs of the sample seen in both periods whose ``measure`` changes between them."""
-    sub = panel.loc[mask, ["pair_id", measure]]
-    n = sub.groupby("pair_id", sort=False)[measure].agg(["size", "nunique"])
-    return int(((n["size"] >= 2) & (n["nunique"] > 1)).sum())
 
 
 def peak_memory_mib() -> float:
@@ -417,7 +412,7 @@ def run_task(panel: pd.DataFrame, task: Task) -> dict:
     # identification facts that need the sample: varying HSR pairs (effective clusters: the engine's
     # G_effective, or for PPML counted here)
     wanted = {(f.rule.name, f.hsr) for f in fits.itertuples() if f.hsr}
-    varying = {(n, h): _varying(panel, masks[n], h) for n, h in wanted}
+    varying = {(n, h): models.varying_pairs(panel.loc[masks[n], ["pair_id", h]], h) for n, h in wanted}
     est["varying_hsr"] = [varying[(f.rule.name, f.hsr)] if f.hsr else -1 for f in fits.itertuples()]
     _identify(est, task.clusters)
     out = {"estimates": est, "label": task.label, "seconds_fit": time.perf_counter() - t0}
@@ -519,13 +514,11 @@ def _identify(est: pd.DataFrame, clusters: tuple[str, ...]) -> None:
                     f"not identified (too few residual degrees of freedom: {df_resid[i]} for {K[i]} parameters)")
     est["identified"] = ok
     est["n_params"] = K
-    est["note"] = notes
     est.loc[~ok, "coef"] = np.nan
     vary = est["varying_hsr"].to_numpy(np.int64) if "varying_hsr" in est else np.full(len(est), -1)
     lone = ok & (vary >= 0) & (vary < models.MIN_VARYING_FOR_SE)
     for i in np.flatnonzero(lone):
-        notes[i] = "; ".join(filter(None, [notes[i], f"no standard error: the HSR measure changes within {vary[i]} "
-                                                     f"pair only (leverage 1, zero residual)"]))
+        notes[i] = "; ".join(filter(None, [notes[i], models.single_pair_note("the HSR measure", vary[i])]))
     est["note"] = notes
     for c in clusters:
         g = est[f"g_eff_{c}"].to_numpy(np.int64)
