@@ -20,7 +20,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from intercity import formatting, scorecard, sectors
+from intercity import formatting, schema, scorecard, sectors
 from intercity.params import STUDY_CITIES
 
 #: The scorecard chapter (HTML page beside the other chapters): each claim's row has the anchor
@@ -244,9 +244,8 @@ def differences(params, data, realism: pd.DataFrame | None = None) -> pd.DataFra
         {"synthetic": "a synthetic world: real city names and coordinates, every statistic generated (seeded); "
                       "it says nothing about China",
          "public": "public data: real where published, imputed and flagged where not (see below)",
-         "ceads": ("the FAKE CEADs tables (the synthetic world written in the CEADs layouts by python -m intercity "
-                   f"data fake-ceads, from {', '.join(data.meta['mrio']['fake']['folders'])}); it says nothing about "
-                   "China; every other variable from the public source" if fake else
+         "ceads": (f"the FAKE CEADs tables ({scorecard.fake_origin(schema.fake_ceads(data.meta))}); it says nothing "
+                   "about China; every other variable from the public source" if fake else
                    "the user's CEADs tables; every other variable from the public source")}.get(source, source),
         True)
     if fake:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from intercity import formatting, reference, scorecard
+from intercity import formatting, reference, schema, scorecard
 from intercity import tables as tables_mod
 
 SOURCE_TEXT = {
@@ -45,8 +45,7 @@ def source_key(data) -> str:
     """The key of :data:`SOURCE_TEXT` for a bundle: its source, or "ceads-fake" when the ceads
     source found the tables to be the fake (``meta["mrio"]["fake"]``,
     :func:`intercity.sources.ceads.fake_evidence`)."""
-    meta = data.meta if isinstance(data.meta, dict) else {}
-    if data.source == "ceads" and (meta.get("mrio") or {}).get("fake"):
+    if data.source == "ceads" and schema.fake_ceads(data.meta):
         return "ceads-fake"
     return data.source
 
@@ -61,7 +60,7 @@ def ceads_files_text(meta: dict) -> str:
                       f"{f['sha256'][:12]})" for y, f in sorted(files.items()))
     folders = sorted({f.get("folder") or str(Path(f["file"]).parent) for f in files.values()})
     where = f" from the folder{'s' if len(folders) > 1 else ''} " + ", ".join(f"`{d}`" for d in folders)
-    fake = mrio.get("fake")
+    fake = schema.fake_ceads(meta)
     fake_text = (" These are the FAKE tables (" + "; ".join(fake.get("evidence", [])[:1]) + "): the synthetic world "
                  "written in the CEADs layouts." if fake else "")
     checks = mrio.get("unit_check") or {}

@@ -163,6 +163,15 @@ def _check_values(frame: pd.DataFrame, table: str, var: str, keys: tuple[str, ..
 BundleError = SchemaError
 
 
+def fake_ceads(meta: Any) -> dict[str, Any] | None:
+    """The fake-tables record of a bundle's ``meta`` (``meta["mrio"]["fake"]``, written by
+    :func:`intercity.sources.ceads.fake_evidence` when the CEADs tables are the fake ones written
+    from the synthetic world: folders, years, evidence), or None."""
+    mrio = meta.get("mrio") if isinstance(meta, Mapping) else None
+    fake = mrio.get("fake") if isinstance(mrio, Mapping) else None
+    return fake or None
+
+
 def ledger_frame(rows: list[tuple] | None = None) -> pd.DataFrame:
     """A ledger table from (stage, kind, key, name, reason) tuples."""
     return pd.DataFrame(rows or [], columns=list(LEDGER_COLUMNS))

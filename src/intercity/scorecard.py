@@ -87,7 +87,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from intercity import formatting, models, reference, variables
+from intercity import formatting, models, reference, schema, variables
 from intercity import tables as tables_mod
 from intercity.panel import CONTROLS, tier_labels
 
@@ -156,15 +156,19 @@ def estimate_label(key: str) -> str:
     return f"{words} ({column})" if column else words
 
 
+def fake_origin(fake: Mapping) -> str:
+    """How the fake CEADs tables were made and where they lie (``fake``: :func:`intercity.schema.fake_ceads`)."""
+    return ("the synthetic world written in the CEADs layouts by python -m intercity data fake-ceads, from "
+            + ", ".join(fake.get("folders", [])))
+
+
 def fake_reason(meta) -> str:
-    """Why no claim is testable on the FAKE CEADs tables (``meta["mrio"]["fake"]`` of a ceads
-    bundle, :func:`intercity.sources.ceads.fake_evidence`), naming their folder; '' otherwise."""
-    mrio = meta.get("mrio") if isinstance(meta, Mapping) else None
-    fake = mrio.get("fake") if isinstance(mrio, Mapping) else None
+    """Why no claim is testable on the FAKE CEADs tables (:func:`intercity.schema.fake_ceads` of a
+    bundle's ``meta``), naming their folder; '' otherwise."""
+    fake = schema.fake_ceads(meta)
     if not fake:
         return ""
-    return ("the CEADs tables of this build are the FAKE ones (the synthetic world written in the CEADs layouts by "
-            f"python -m intercity data fake-ceads, from {', '.join(fake.get('folders', []))}), and the synthetic world "
+    return (f"the CEADs tables of this build are the FAKE ones ({fake_origin(fake)}), and the synthetic world "
             "is not China, so no claim about China is testable on them")
 
 
